@@ -1,0 +1,624 @@
+"""The one module that owns the database: buckets, events, heartbeats, summaries, settings.
+
+Thread model: any thread may read (WAL lets readers run beside the writer, and peewee gives
+each thread its own connection); writes are serialised by one lock, so the in-memory caches
+that make heartbeats cheap (each bucket's last event, the interned-data ids) stay exact. A
+write that fails rolls back both the database and those caches.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+
+from peewee import SqliteDatabase
+
+from . import models
+from .errors import BadRequest, Conflict, NotFound
+from .event import Event, format_timestamp, from_us, parse_timestamp, to_us
+from .heartbeat import merged_duration_us
+from .schema import DAY_US, migrate
+
+PRAGMAS = {
+    "journal_mode": "wal",
+    # NORMAL in WAL mode: a commit is in the WAL before we answer, so a killed server loses
+    # nothing it acknowledged; only an OS crash or power cut could lose the last commits.
+    "synchronous": "normal",
+    "busy_timeout": 10_000,
+    "cache_size": -32_000,
+    "temp_store": "memory",
+}
+INSERT_CHUNK = 500  # rows per executemany; SQLite's variable limit does not apply to it
+DATA_CACHE_LIMIT = 100_000
+MAX_KEY_LENGTH = 1000
+
+
+def canonical_json(data: dict) -> str:
+    """The interned form of an event's data: sorted keys, compact, NaN rejected."""
+    try:
+        return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                          allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise BadRequest(f"event data is not valid JSON: {exc}", code="invalid_event") from None
+
+
+@dataclass(frozen=True, slots=True)
+class BucketInfo:
+    """A bucket as cached in memory (`id` is the internal integer, `name` the API's id)."""
+
+    id: int
+    name: str
+    type: str
+    client: str
+    hostname: str
+    created: str
+    data: dict
+
+    def to_json(self, last_updated: str | None = None) -> dict:
+        return {"id": self.name, "name": self.name, "type": self.type, "client": self.client,
+                "hostname": self.hostname, "created": self.created, "data": self.data,
+                "last_updated": last_updated}
+
+
+@dataclass(slots=True)
+class _Last:
+    """A bucket's newest event, kept in memory so a heartbeat costs one write."""
+
+    id: int
+    timestamp: int
+    duration: int
+    data_id: int
+
+
+class Storage:
+    """TimelyGator's database. Open one per process; `close()` at exit."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.db = SqliteDatabase(str(self.path), pragmas=PRAGMAS)
+        models.database.initialize(self.db)
+        self._write_lock = threading.RLock()
+        self.db.connect(reuse_if_open=True)
+        migrate(self.db)
+        self._buckets: dict[str, BucketInfo] = {}
+        self._last: dict[int, _Last | None] = {}
+        self._data_ids: dict[str, int] = {}
+        self._data_by_id: dict[int, dict] = {}
+        self._load_buckets()
+        row = self._sql("SELECT max(id) FROM event").fetchone()
+        self._next_event_id = (row[0] or 0) + 1
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def _sql(self, sql: str, params=()):
+        return self.db.execute_sql(sql, params)
+
+    def close(self) -> None:
+        """Checkpoint the WAL and close this thread's connection."""
+        try:
+            self._sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            self.db.close()
+
+    def _write(self):
+        """Context for one write transaction: the write lock plus an atomic block."""
+        return _WriteTransaction(self)
+
+    def _load_buckets(self) -> None:
+        self._buckets = {}
+        for bid, name, btype, client, hostname, created, data in self._sql(
+                "SELECT id, name, type, client, hostname, created, data FROM bucket"):
+            self._buckets[name] = BucketInfo(bid, name, btype, client, hostname, created,
+                                             json.loads(data))
+
+    def _bucket(self, name: str) -> BucketInfo:
+        info = self._buckets.get(name)
+        if info is None:
+            raise NotFound(f"there is no bucket {name!r}", code="bucket_not_found")
+        return info
+
+    # -- interned event data ----------------------------------------------------------------
+
+    def _data_id(self, data: dict, pending: dict[str, int]) -> int:
+        """The id of `data`'s interned row, inserting it if new (inside a write)."""
+        key = canonical_json(data)
+        did = self._data_ids.get(key) or pending.get(key)
+        if did is None:
+            row = self._sql("SELECT id FROM event_data WHERE json = ?", (key,)).fetchone()
+            if row is None:
+                did = self._sql("INSERT INTO event_data (json) VALUES (?)", (key,)).lastrowid
+            else:
+                did = row[0]
+            pending[key] = did
+        return did
+
+    def _data(self, data_id: int) -> dict:
+        """The data dict for an id. Shared between events: callers must not mutate it."""
+        data = self._data_by_id.get(data_id)
+        if data is None:
+            row = self._sql("SELECT json FROM event_data WHERE id = ?", (data_id,)).fetchone()
+            data = json.loads(row[0]) if row else {}
+            if len(self._data_by_id) >= DATA_CACHE_LIMIT:
+                self._data_by_id.clear()
+            self._data_by_id[data_id] = data
+        return data
+
+    def _datas(self, data_ids) -> dict[int, dict]:
+        """Data dicts for many ids with one query for the ones not cached."""
+        data_ids = set(data_ids)
+        missing = [d for d in data_ids if d not in self._data_by_id]
+        for start in range(0, len(missing), 900):
+            chunk = missing[start:start + 900]
+            marks = ",".join("?" * len(chunk))
+            for did, text in self._sql(f"SELECT id, json FROM event_data WHERE id IN ({marks})", chunk):
+                self._data_by_id[did] = json.loads(text)
+        return {d: self._data(d) for d in data_ids}
+
+    # -- buckets --------------------------------------------------------------------------
+
+    def buckets(self) -> dict[str, dict]:
+        """Every bucket as ActivityWatch's JSON, keyed by bucket id, with `last_updated`."""
+        last = dict(self._sql(
+            "SELECT b.name, (SELECT max(timestamp + duration) FROM event e "
+            "WHERE e.bucket_id = b.id) FROM bucket b").fetchall())
+        return {name: info.to_json(format_timestamp(from_us(last[name])) if last.get(name) else None)
+                for name, info in self._buckets.items()}
+
+    def bucket(self, name: str) -> dict:
+        """One bucket's JSON; NotFound when it does not exist."""
+        info = self._bucket(name)
+        row = self._sql("SELECT max(timestamp + duration) FROM event WHERE bucket_id = ?",
+                        (info.id,)).fetchone()
+        return info.to_json(format_timestamp(from_us(row[0])) if row[0] is not None else None)
+
+    def bucket_ids(self) -> list[str]:
+        return list(self._buckets)
+
+    def bucket_hostname(self, name: str) -> str | None:
+        info = self._buckets.get(name)
+        return info.hostname if info else None
+
+    def has_bucket(self, name: str) -> bool:
+        return name in self._buckets
+
+    def create_bucket(self, name: str, type: str, client: str = "unknown",
+                      hostname: str = "unknown", created: datetime | str | None = None,
+                      data: dict | None = None) -> bool:
+        """Create a bucket; False (and no change) when it already exists."""
+        _check_name(name, "bucket id")
+        created_iso = format_timestamp(parse_timestamp(created) if created else _now())
+        with self._write():
+            if name in self._buckets:
+                return False
+            bid = self._sql(
+                "INSERT INTO bucket (name, type, client, hostname, created, data, max_duration) "
+                "VALUES (?, ?, ?, ?, ?, ?, 0)",
+                (name, type, client, hostname, created_iso, canonical_json(data or {}))).lastrowid
+            self._buckets[name] = BucketInfo(bid, name, type, client, hostname, created_iso,
+                                             data or {})
+        return True
+
+    def update_bucket(self, name: str, **fields) -> None:
+        """Change a bucket's type, client, hostname or data."""
+        allowed = {"type", "client", "hostname", "data"}
+        with self._write():
+            info = self._bucket(name)
+            changes = {k: v for k, v in fields.items() if k in allowed and v is not None}
+            if not changes:
+                return
+            columns = {k: canonical_json(v) if k == "data" else v for k, v in changes.items()}
+            assignments = ", ".join(f"{k} = ?" for k in columns)
+            self._sql(f"UPDATE bucket SET {assignments} WHERE id = ?", (*columns.values(), info.id))
+            self._buckets[name] = replace(info, **changes)
+
+    def delete_bucket(self, name: str) -> None:
+        """Delete a bucket and all its events; NotFound when it does not exist."""
+        with self._write():
+            info = self._bucket(name)
+            self._sql("DELETE FROM event_rollup WHERE bucket_id = ?", (info.id,))
+            self._sql("DELETE FROM event WHERE bucket_id = ?", (info.id,))
+            self._sql("DELETE FROM bucket WHERE id = ?", (info.id,))
+            del self._buckets[name]
+            self._last.pop(info.id, None)
+
+    # -- events ---------------------------------------------------------------------------
+
+    def _rows_to_events(self, rows) -> list[Event]:
+        datas = self._datas(r[3] for r in rows)
+        return [Event(from_us(ts), dur / 1e6, datas[did], eid) for eid, ts, dur, did in rows]
+
+    def insert_events(self, name: str, events: list[Event]) -> list[Event]:
+        """Insert events (all or none); an event with the id of an existing one replaces it.
+
+        Returns the stored events with their ids.
+        """
+        info = self._bucket(name)
+        with self._write() as tx:
+            stored = self._insert_rows(info, events, tx)
+        return stored
+
+    def _insert_rows(self, info: BucketInfo, events: list[Event], tx) -> list[Event]:
+        rows, stored = [], []
+        for ev in events:
+            if ev.id is not None:
+                self._delete_event_row(info, ev.id)
+                eid = ev.id
+                self._next_event_id = max(self._next_event_id, eid + 1)
+            else:
+                eid = self._next_event_id
+                self._next_event_id += 1
+            rows.append((info.id, to_us(ev.timestamp), eid, round(ev.duration * 1e6),
+                         self._data_id(ev.data, tx.pending_data)))
+            stored.append(Event(ev.timestamp, ev.duration, ev.data, eid))
+        cursor = self.db.cursor()
+        for start in range(0, len(rows), INSERT_CHUNK):
+            cursor.executemany(
+                "INSERT INTO event (bucket_id, timestamp, id, duration, data_id) VALUES (?, ?, ?, ?, ?)",
+                rows[start:start + INSERT_CHUNK])
+        if rows:
+            tx.touch_last(info.id)
+            newest = max(rows, key=lambda r: (r[1], r[2]))
+            last = self._last_event(info.id)
+            if last is None or (newest[1], newest[2]) >= (last.timestamp, last.id):
+                self._last[info.id] = _Last(newest[2], newest[1], newest[3], newest[4])
+        return stored
+
+    def _last_event(self, bucket_id: int) -> _Last | None:
+        if bucket_id not in self._last:
+            row = self._sql("SELECT id, timestamp, duration, data_id FROM event WHERE bucket_id = ? "
+                            "ORDER BY timestamp DESC, id DESC LIMIT 1", (bucket_id,)).fetchone()
+            self._last[bucket_id] = _Last(*row) if row else None
+        return self._last[bucket_id]
+
+    def _delete_event_row(self, info: BucketInfo, event_id: int) -> bool:
+        row = self._sql("SELECT timestamp FROM event WHERE bucket_id = ? AND id = ?",
+                        (info.id, event_id)).fetchone()
+        if row is None:
+            return False
+        self._sql("DELETE FROM event WHERE bucket_id = ? AND timestamp = ? AND id = ?",
+                  (info.id, row[0], event_id))
+        last = self._last.get(info.id)
+        if last is not None and last.id == event_id:
+            self._last.pop(info.id)  # reloaded from the table on next use
+        return True
+
+    def _overlap_where(self, info: BucketInfo, start_us: int | None, end_us: int | None):
+        """SQL and named params selecting the events that overlap [start, end).
+
+        An event overlaps when it starts before `end` and ends after `start`; an event of
+        zero duration counts when it starts inside. The lower bound on `timestamp` (start
+        minus the bucket's longest event) lets the primary key do the work.
+        """
+        where, params = ["bucket_id = :bucket"], {"bucket": info.id, "start": start_us, "end": end_us}
+        if start_us is not None:
+            max_dur = self._sql("SELECT max_duration FROM bucket WHERE id = ?", (info.id,)).fetchone()[0]
+            where.append("timestamp >= :lower AND (timestamp + duration > :start OR timestamp >= :start)")
+            params["lower"] = start_us - max_dur
+        if end_us is not None:
+            where.append("timestamp < :end")
+        return " AND ".join(where), params
+
+    def get_events(self, name: str, start: datetime | None = None, end: datetime | None = None,
+                   limit: int | None = None, newest_first: bool = False) -> list[Event]:
+        """Events overlapping [start, end), cropped to it, oldest first (or newest first).
+
+        With `limit`, the newest `limit` events (ActivityWatch's GET events semantics when
+        `newest_first`); `limit` None or negative means all.
+        """
+        info = self._bucket(name)
+        start_us = to_us(start) if start is not None else None
+        end_us = to_us(end) if end is not None else None
+        where, params = self._overlap_where(info, start_us, end_us)
+        order = "DESC" if newest_first or (limit is not None and limit >= 0) else "ASC"
+        sql = f"SELECT id, timestamp, duration, data_id FROM event WHERE {where} " \
+              f"ORDER BY timestamp {order}, id {order}"
+        if limit is not None and limit >= 0:
+            sql += " LIMIT :limit"
+            params["limit"] = limit
+        rows = self._sql(sql, params).fetchall()
+        if order == "DESC" and not newest_first:
+            rows.reverse()
+        if start_us is not None or end_us is not None:
+            rows = [_crop(row, start_us, end_us) for row in rows]
+        return self._rows_to_events(rows)
+
+    def count_events(self, name: str, start: datetime | None = None,
+                     end: datetime | None = None) -> int:
+        """How many events overlap [start, end)."""
+        info = self._bucket(name)
+        where, params = self._overlap_where(info, to_us(start) if start else None,
+                                            to_us(end) if end else None)
+        return self._sql(f"SELECT count(*) FROM event WHERE {where}", params).fetchone()[0]
+
+    def get_event(self, name: str, event_id: int) -> Event:
+        """One event by id; NotFound when the bucket has no such event."""
+        info = self._bucket(name)
+        row = self._sql("SELECT id, timestamp, duration, data_id FROM event "
+                        "WHERE bucket_id = ? AND id = ?", (info.id, event_id)).fetchone()
+        if row is None:
+            raise NotFound(f"bucket {name!r} has no event {event_id}", code="event_not_found")
+        return self._rows_to_events([row])[0]
+
+    def delete_event(self, name: str, event_id: int) -> None:
+        """Delete one event; NotFound when the bucket has no such event."""
+        info = self._bucket(name)
+        with self._write() as tx:
+            tx.touch_last(info.id)
+            if not self._delete_event_row(info, event_id):
+                raise NotFound(f"bucket {name!r} has no event {event_id}", code="event_not_found")
+
+    # -- heartbeats -----------------------------------------------------------------------
+
+    def heartbeat(self, name: str, heartbeat: Event, pulsetime: float) -> Event:
+        """Merge one heartbeat (see tg_core.heartbeat); returns the resulting event."""
+        return self.heartbeats(name, [heartbeat], pulsetime)
+
+    def heartbeats(self, name: str, heartbeats: list[Event], pulsetime: float) -> Event | None:
+        """Merge heartbeats in order, in one transaction; returns the last resulting event."""
+        info = self._bucket(name)
+        pulse_us = round(pulsetime * 1e6)
+        result = None
+        with self._write() as tx:
+            tx.touch_last(info.id)
+            for hb in heartbeats:
+                result = self._heartbeat(info, hb, pulse_us, tx)
+        return result
+
+    def _heartbeat(self, info: BucketInfo, hb: Event, pulse_us: int, tx) -> Event:
+        last = self._last_event(info.id)
+        hb_ts, hb_dur = to_us(hb.timestamp), round(hb.duration * 1e6)
+        data_id = self._data_id(hb.data, tx.pending_data)
+        if last is not None and last.data_id == data_id:
+            duration = merged_duration_us(last.timestamp, last.duration, hb_ts, hb_dur, pulse_us)
+            if duration is not None:
+                if duration != last.duration:
+                    self._sql("UPDATE event SET duration = ? WHERE bucket_id = ? AND timestamp = ? "
+                              "AND id = ?", (duration, info.id, last.timestamp, last.id))
+                    last.duration = duration
+                return Event(from_us(last.timestamp), duration / 1e6, hb.data, last.id)
+        return self._insert_rows(info, [Event(hb.timestamp, hb.duration, hb.data)], tx)[0]
+
+    # -- summaries ------------------------------------------------------------------------
+
+    def summarize_by_keys(self, name: str, start: datetime | None, end: datetime | None,
+                          keys: list[str]) -> list[Event]:
+        """`merge_events_by_keys(get_events(name, start, end), keys)`, computed in SQL.
+
+        Whole UTC days inside the range are read from the per-day rollup; the partial days
+        at either end, and events that run past `end`, from the events themselves.
+        Events lacking any key are left out; results are in order of first appearance.
+        """
+        info = self._bucket(name)
+        start_us = to_us(start) if start is not None else None
+        end_us = to_us(end) if end is not None else None
+        totals: dict[int, list[int]] = {}  # data_id -> [duration, first timestamp]
+
+        def add(rows):
+            for did, duration, first in rows:
+                entry = totals.get(did)
+                if entry is None:
+                    totals[did] = [duration, first]
+                else:
+                    entry[0] += duration
+                    entry[1] = min(entry[1], first)
+
+        lo = start_us if start_us is not None else 0
+        hi = end_us if end_us is not None else (1 << 62)
+        first_day, last_day = -(-lo // DAY_US), hi // DAY_US  # whole days: [first_day, last_day)
+        if last_day - first_day >= 2:
+            add(self._sql("SELECT data_id, sum(duration), min(first) FROM event_rollup "
+                          "WHERE bucket_id = ? AND day >= ? AND day < ? GROUP BY data_id",
+                          (info.id, first_day, last_day)))
+            if end_us is not None:  # events of those days that run past `end`: crop them
+                add(self._sql("SELECT data_id, -sum(timestamp + duration - ?), min(timestamp) "
+                              "FROM event WHERE bucket_id = ? AND timestamp >= ? AND timestamp < ? "
+                              "AND timestamp + duration > ? GROUP BY data_id",
+                              (end_us, info.id, first_day * DAY_US, last_day * DAY_US, end_us)))
+            edges = [(start_us, first_day * DAY_US), (last_day * DAY_US, end_us)]
+        else:
+            edges = [(start_us, end_us)]
+        for edge_start, edge_end in edges:
+            add(self._cropped_sums(info, start_us, end_us, edge_start, edge_end))
+        datas = self._datas(totals)
+        merged: dict[tuple, list] = {}
+        for did, (duration, first) in sorted(totals.items(), key=lambda kv: kv[1][1]):
+            data = datas[did]
+            try:
+                key = tuple(_hashable(data[k]) for k in keys)
+            except KeyError:
+                continue
+            entry = merged.get(key)
+            if entry is None:
+                merged[key] = [first, duration, {k: data[k] for k in keys}]
+            else:
+                entry[0] = min(entry[0], first)
+                entry[1] += duration
+        return [Event(from_us(first), duration / 1e6, data) for first, duration, data in merged.values()]
+
+    def _cropped_sums(self, info: BucketInfo, start_us, end_us, edge_start, edge_end):
+        """Per data id: duration cropped to [start, end) and first start, of the events that
+        overlap [start, end) and start inside [edge_start, edge_end)."""
+        where, params = self._overlap_where(info, start_us, end_us)
+        lo = "max(timestamp, :start)" if start_us is not None else "timestamp"
+        hi = "min(timestamp + duration, :end)" if end_us is not None else "timestamp + duration"
+        if edge_start is not None and edge_start != start_us:
+            where += " AND timestamp >= :edge_start"
+        if edge_end is not None and edge_end != end_us:
+            where += " AND timestamp < :edge_end"
+        params.update(edge_start=edge_start, edge_end=edge_end)
+        return self._sql(f"SELECT data_id, sum({hi} - {lo}), min({lo}) FROM event WHERE {where} "
+                         "GROUP BY data_id", params).fetchall()
+
+    # -- import / export ------------------------------------------------------------------
+
+    def export_buckets(self, names: list[str] | None = None) -> dict:
+        """ActivityWatch's export format: {"buckets": {id: {...bucket, "events": [...]}}}."""
+        out = {}
+        for name in (names if names is not None else list(self._buckets)):
+            bucket = self.bucket(name)
+            bucket.pop("last_updated", None)
+            bucket["events"] = [ev.to_json() for ev in self.get_events(name, newest_first=True)]
+            out[name] = bucket
+        return {"buckets": out}
+
+    def import_buckets(self, buckets: dict[str, dict]) -> dict[str, int]:
+        """Import exported buckets in one transaction, merging into existing buckets.
+
+        An event equal in timestamp, duration and data to one already in the bucket is
+        skipped, so importing the same export twice changes nothing. Returns events added
+        per bucket.
+        """
+        parsed = {name: _parse_import_bucket(name, b) for name, b in buckets.items()}
+        added = {}
+        with self._write() as tx:
+            for name, (meta, events) in parsed.items():
+                if name not in self._buckets:
+                    self.create_bucket(name, **meta)
+                info = self._buckets[name]
+                fresh = [ev for ev in events if not self._has_equal_event(info, ev, tx)]
+                self._insert_rows(info, [Event(e.timestamp, e.duration, e.data) for e in fresh], tx)
+                added[name] = len(fresh)
+        return added
+
+    def _has_equal_event(self, info: BucketInfo, ev: Event, tx) -> bool:
+        data_id = self._data_id(ev.data, tx.pending_data)
+        return self._sql("SELECT 1 FROM event WHERE bucket_id = ? AND timestamp = ? AND duration = ? "
+                         "AND data_id = ? LIMIT 1",
+                         (info.id, to_us(ev.timestamp), round(ev.duration * 1e6), data_id)
+                         ).fetchone() is not None
+
+    # -- settings -------------------------------------------------------------------------
+
+    def get_setting(self, key: str, default=None):
+        """A setting's JSON value, or `default`."""
+        row = self._sql("SELECT value FROM setting WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else default
+
+    def set_setting(self, key: str, value) -> None:
+        _check_name(key, "setting key")
+        text = json.dumps(value, allow_nan=False)
+        with self._write():
+            self._sql("INSERT INTO setting (key, value) VALUES (?, ?) "
+                      "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, text))
+
+    def delete_setting(self, key: str) -> bool:
+        with self._write():
+            return self._sql("DELETE FROM setting WHERE key = ?", (key,)).rowcount > 0
+
+    def settings(self) -> dict:
+        return {k: json.loads(v) for k, v in self._sql("SELECT key, value FROM setting")}
+
+    def event_count(self) -> int:
+        """All events in the database (for metrics and benchmarks)."""
+        return self._sql("SELECT count(*) FROM event").fetchone()[0]
+
+
+class _WriteTransaction:
+    """The write lock, an atomic block, and the cache entries to restore on rollback."""
+
+    def __init__(self, storage: Storage):
+        self.storage = storage
+        self.pending_data: dict[str, int] = {}
+        self._saved_last: dict[int, _Last | None] = {}
+        self._depth_owner = False
+
+    def touch_last(self, bucket_id: int) -> None:
+        """Remember a bucket's cached last event before this transaction changes it."""
+        if bucket_id not in self._saved_last:
+            last = self.storage._last.get(bucket_id)
+            self._saved_last[bucket_id] = replace(last) if last is not None else None
+
+    def __enter__(self):
+        s = self.storage
+        s._write_lock.acquire()
+        self._outer = getattr(s, "_tx", None)
+        if self._outer is not None:  # nested: share the outer transaction's bookkeeping
+            self.pending_data = self._outer.pending_data
+            self._saved_last = self._outer._saved_last
+            return self
+        self._next_id = s._next_event_id
+        self._atomic = s.db.atomic()
+        self._atomic.__enter__()
+        s._tx = self
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        s = self.storage
+        try:
+            if self._outer is not None:
+                return False
+            s._tx = None
+            try:
+                self._atomic.__exit__(exc_type, exc, tb)
+            except BaseException:
+                exc_type = exc_type or Exception
+                raise
+            finally:
+                if exc_type is None:
+                    s._data_ids.update(self.pending_data)
+                    if len(s._data_ids) > DATA_CACHE_LIMIT:
+                        s._data_ids.clear()
+                else:  # rolled back: forget what the transaction did to the caches
+                    for bucket_id, last in self._saved_last.items():
+                        if last is None:
+                            s._last.pop(bucket_id, None)
+                        else:
+                            s._last[bucket_id] = last
+                    s._next_event_id = max(s._next_event_id, self._next_id)
+                    s._load_buckets()
+            return False
+        finally:
+            s._write_lock.release()
+
+
+def _crop(row, start_us, end_us):
+    eid, ts, dur, did = row
+    end = ts + dur
+    if start_us is not None and ts < start_us:
+        ts = start_us
+    if end_us is not None and end > end_us:
+        end = end_us
+    return (eid, ts, max(0, end - ts), did)
+
+
+def _hashable(value):
+    return json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else value
+
+
+def _check_name(value, what: str) -> None:
+    if not isinstance(value, str) or not value or len(value) > MAX_KEY_LENGTH:
+        raise BadRequest(f"invalid {what} {value!r}: expected 1-{MAX_KEY_LENGTH} characters",
+                         code=f"invalid_{what.replace(' ', '_')}")
+
+
+def _now() -> datetime:
+    from datetime import timezone
+
+    return datetime.now(timezone.utc)
+
+
+def _parse_import_bucket(name, bucket) -> tuple[dict, list[Event]]:
+    """Validate one bucket of an ActivityWatch export before anything is written."""
+    if not isinstance(bucket, dict):
+        raise BadRequest(f"bucket {name!r} in the import must be an object", code="invalid_import")
+    _check_name(name, "bucket id")
+    events = bucket.get("events", [])
+    if not isinstance(events, list):
+        raise BadRequest(f"bucket {name!r}: 'events' must be a list", code="invalid_import")
+    meta = {"type": bucket.get("type"), "client": bucket.get("client", "unknown"),
+            "hostname": bucket.get("hostname", "unknown"), "created": bucket.get("created"),
+            "data": bucket.get("data") or {}}
+    for field in ("type", "client", "hostname"):
+        if not isinstance(meta[field], str):
+            raise BadRequest(f"bucket {name!r}: {field!r} must be a string", code="invalid_import")
+    if not isinstance(meta["data"], dict):
+        raise BadRequest(f"bucket {name!r}: 'data' must be an object", code="invalid_import")
+    if meta["created"] is not None:
+        meta["created"] = parse_timestamp(meta["created"])
+    return meta, [Event.from_json(e) for e in events]
+
+
+__all__ = ["Storage", "BucketInfo", "canonical_json", "Conflict"]

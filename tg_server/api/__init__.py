@@ -1,0 +1,1 @@
+"""One module per resource; each defines `routes`, a web.RouteTableDef added by app.py."""

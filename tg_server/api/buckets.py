@@ -1,0 +1,153 @@
+"""ActivityWatch's bucket, event and heartbeat endpoints, plus TimelyGator's batch heartbeats."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from tg_core.errors import BadRequest, TGError
+from tg_core.event import Event
+from tg_core.heartbeat import parse_pulsetime
+
+from ..context import SETTINGS, STORAGE, run_db, run_write
+from ..http import json_response, path_int, query_int, query_timestamp, read_json
+
+routes = web.RouteTableDef()
+
+
+def _storage(request):
+    return request.app[STORAGE]
+
+
+def _string_field(body: dict, name: str, default: str | None = None) -> str:
+    value = body.get(name, default)
+    if not isinstance(value, str) or not value:
+        raise BadRequest(f"bucket field {name!r} must be a non-empty string", code="invalid_bucket")
+    return value
+
+
+@routes.get("/api/0/buckets/")
+@routes.get("/api/0/buckets")
+async def list_buckets(request: web.Request) -> web.Response:
+    """All buckets, keyed by id."""
+    return json_response(await run_db(request, _storage(request).buckets))
+
+
+@routes.get("/api/0/buckets/{bucket_id}")
+async def get_bucket(request: web.Request) -> web.Response:
+    return json_response(await run_db(request, _storage(request).bucket, request.match_info["bucket_id"]))
+
+
+@routes.post("/api/0/buckets/{bucket_id}")
+async def create_bucket(request: web.Request) -> web.Response:
+    """Create a bucket: 200 when created, 304 when it already exists (as ActivityWatch)."""
+    body = await read_json(request)
+    if not isinstance(body, dict):
+        raise BadRequest("expected a JSON object with type, client and hostname", code="invalid_bucket")
+    data = body.get("data") or {}
+    if not isinstance(data, dict):
+        raise BadRequest("bucket 'data' must be a JSON object", code="invalid_bucket")
+    created = await run_write(
+        request, _storage(request).create_bucket, request.match_info["bucket_id"],
+        _string_field(body, "type"), _string_field(body, "client", "unknown"),
+        _string_field(body, "hostname", "unknown"), body.get("created"), data)
+    if not created:
+        return web.Response(status=304)
+    return json_response({})
+
+
+@routes.put("/api/0/buckets/{bucket_id}")
+async def update_bucket(request: web.Request) -> web.Response:
+    """Change a bucket's type, client, hostname or data."""
+    body = await read_json(request)
+    if not isinstance(body, dict):
+        raise BadRequest("expected a JSON object", code="invalid_bucket")
+    fields = {}
+    for name in ("type", "client", "hostname"):
+        if name in body:
+            fields[name] = _string_field(body, name)
+    if "data" in body:
+        if not isinstance(body["data"], dict):
+            raise BadRequest("bucket 'data' must be a JSON object", code="invalid_bucket")
+        fields["data"] = body["data"]
+    await run_write(request, _storage(request).update_bucket, request.match_info["bucket_id"], **fields)
+    return json_response({})
+
+
+@routes.delete("/api/0/buckets/{bucket_id}")
+async def delete_bucket(request: web.Request) -> web.Response:
+    """Delete a bucket and its events; outside --testing this needs ?force=1 (as ActivityWatch)."""
+    if not request.app[SETTINGS].testing and request.query.get("force") != "1":
+        raise TGError("deleting a bucket deletes all its events: add ?force=1 to confirm",
+                      code="delete_requires_force", status=401)
+    await run_write(request, _storage(request).delete_bucket, request.match_info["bucket_id"])
+    return json_response({})
+
+
+@routes.get("/api/0/buckets/{bucket_id}/events")
+async def get_events(request: web.Request) -> web.Response:
+    """Events newest first; ?start=&end= (ISO 8601) crop to a range, ?limit=N keeps the newest N."""
+    events = await run_db(request, _storage(request).get_events, request.match_info["bucket_id"],
+                          query_timestamp(request, "start"), query_timestamp(request, "end"),
+                          query_int(request, "limit", -1), newest_first=True)
+    return json_response([ev.to_json() for ev in events])
+
+
+@routes.post("/api/0/buckets/{bucket_id}/events")
+async def post_events(request: web.Request) -> web.Response:
+    """Insert one event or a list; all or nothing. One event answers with it, as ActivityWatch."""
+    body = await read_json(request)
+    if isinstance(body, dict):
+        body = [body]
+    if not isinstance(body, list):
+        raise BadRequest("expected an event object or a list of events", code="invalid_event")
+    events = [Event.from_json(obj) for obj in body]
+    stored = await run_write(request, _storage(request).insert_events,
+                             request.match_info["bucket_id"], events)
+    return json_response(stored[0].to_json() if len(stored) == 1 else None)
+
+
+@routes.get("/api/0/buckets/{bucket_id}/events/count")
+async def count_events(request: web.Request) -> web.Response:
+    count = await run_db(request, _storage(request).count_events, request.match_info["bucket_id"],
+                         query_timestamp(request, "start"), query_timestamp(request, "end"))
+    return json_response(count)
+
+
+@routes.get("/api/0/buckets/{bucket_id}/events/{event_id}")
+async def get_event(request: web.Request) -> web.Response:
+    event = await run_db(request, _storage(request).get_event, request.match_info["bucket_id"],
+                         path_int(request, "event_id"))
+    return json_response(event.to_json())
+
+
+@routes.delete("/api/0/buckets/{bucket_id}/events/{event_id}")
+async def delete_event(request: web.Request) -> web.Response:
+    await run_write(request, _storage(request).delete_event, request.match_info["bucket_id"],
+                    path_int(request, "event_id"))
+    return json_response({"success": True})
+
+
+@routes.post("/api/0/buckets/{bucket_id}/heartbeat")
+async def heartbeat(request: web.Request) -> web.Response:
+    """Merge one heartbeat into the bucket's last event (?pulsetime=seconds is required)."""
+    pulsetime = parse_pulsetime(request.query.get("pulsetime"))
+    event = Event.from_json(await read_json(request))
+    merged = await run_write(request, _storage(request).heartbeat, request.match_info["bucket_id"],
+                             event, pulsetime)
+    return json_response(merged.to_json())
+
+
+@routes.post("/api/0/buckets/{bucket_id}/heartbeats")
+async def heartbeats(request: web.Request) -> web.Response:
+    """TimelyGator's batch: a list of heartbeats merged in order, in one transaction.
+
+    Answers {"count": N, "last": event}; a batch with any invalid heartbeat stores nothing.
+    """
+    pulsetime = parse_pulsetime(request.query.get("pulsetime"))
+    body = await read_json(request)
+    if not isinstance(body, list):
+        raise BadRequest("expected a JSON list of heartbeats", code="invalid_event")
+    events = [Event.from_json(obj) for obj in body]
+    last = await run_write(request, _storage(request).heartbeats, request.match_info["bucket_id"],
+                           events, pulsetime)
+    return json_response({"count": len(events), "last": last.to_json() if last else None})

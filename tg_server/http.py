@@ -1,0 +1,66 @@
+"""Request parsing and JSON responses shared by every API module."""
+
+from __future__ import annotations
+
+import json
+
+from aiohttp import web
+
+from tg_core.errors import BadRequest, TGError
+from tg_core.event import parse_timestamp
+
+
+def dumps(obj) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def json_response(obj, status: int = 200, headers=None) -> web.Response:
+    return web.Response(text=dumps(obj), status=status, content_type="application/json",
+                        headers=headers)
+
+
+def error_response(err: TGError) -> web.Response:
+    return json_response(err.to_json(), status=err.status)
+
+
+async def read_json(request: web.Request):
+    """The request body as JSON. Malformed JSON (or NaN/Infinity) is a 400."""
+    body = await request.read()
+    if not body:
+        raise BadRequest("the request body is empty: expected JSON", code="invalid_json")
+    try:
+        return json.loads(body, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        raise BadRequest(f"the request body is not valid JSON: {exc}", code="invalid_json") from None
+
+
+def _reject_constant(name):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def query_timestamp(request: web.Request, name: str):
+    """An optional ISO 8601 query parameter as an aware UTC datetime."""
+    value = request.query.get(name)
+    return parse_timestamp(value) if value else None
+
+
+def query_int(request: web.Request, name: str, default: int | None = None,
+              minimum: int | None = None) -> int | None:
+    value = request.query.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise BadRequest(f"invalid {name} {value!r}: expected an integer", code=f"invalid_{name}") from None
+    if minimum is not None and number < minimum:
+        raise BadRequest(f"invalid {name} {value!r}: must be >= {minimum}", code=f"invalid_{name}")
+    return number
+
+
+def path_int(request: web.Request, name: str) -> int:
+    value = request.match_info[name]
+    try:
+        return int(value)
+    except ValueError:
+        raise BadRequest(f"invalid {name} {value!r}: expected an integer", code=f"invalid_{name}") from None
