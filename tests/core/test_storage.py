@@ -1,0 +1,218 @@
+"""Storage rules on a real SQLite file: heartbeat merging, ranges, summaries, import, rollback."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from tg_core.errors import BadRequest, NotFound
+from tg_core.event import Event
+from tg_core.heartbeat import heartbeat_merge
+from tg_core.schema import SCHEMA_VERSION
+from tg_core.storage import Storage
+
+T0 = datetime(2024, 3, 1, 12, 0, tzinfo=timezone.utc)
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def storage(tmp_path):
+    s = Storage(tmp_path / "tg.db")
+    s.create_bucket("win", "currentwindow", "test", "host")
+    yield s
+    s.close()
+
+
+def hb(storage, seconds, data, duration=0.0, pulsetime=10.0):
+    return storage.heartbeat("win", Event(at(seconds), duration, data), pulsetime)
+
+
+def events(storage):
+    return [(e.timestamp, e.duration, e.data) for e in storage.get_events("win")]
+
+
+def test_heartbeat_with_equal_data_within_pulsetime_extends_last_event(storage):
+    hb(storage, 0, {"app": "a"})
+    merged = hb(storage, 5, {"app": "a"}, duration=1)
+    assert merged.duration == 6
+    assert events(storage) == [(at(0), 6.0, {"app": "a"})]
+
+
+def test_heartbeat_exactly_at_pulsetime_edge_merges_and_past_it_starts_new_event(storage):
+    hb(storage, 0, {"app": "a"}, duration=2)
+    hb(storage, 12, {"app": "a"})  # last.ts + last.duration + pulsetime == 12: merges
+    assert events(storage) == [(at(0), 12.0, {"app": "a"})]
+    hb(storage, 22.000001, {"app": "a"})  # just past 12 + 10
+    assert len(events(storage)) == 2
+
+
+def test_heartbeat_after_pulsetime_starts_new_event(storage):
+    hb(storage, 0, {"app": "a"})
+    hb(storage, 11, {"app": "a"})
+    assert [e[0] for e in events(storage)] == [at(0), at(11)]
+
+
+def test_heartbeat_with_different_data_starts_new_event(storage):
+    hb(storage, 0, {"app": "a"})
+    hb(storage, 1, {"app": "b"})
+    assert [e[2] for e in events(storage)] == [{"app": "a"}, {"app": "b"}]
+
+
+def test_heartbeat_never_shortens_the_last_event(storage):
+    hb(storage, 0, {"app": "a"}, duration=30)
+    assert hb(storage, 5, {"app": "a"}, duration=1).duration == 30
+
+
+def test_heartbeat_older_than_last_event_is_inserted_not_merged(storage):
+    hb(storage, 100, {"app": "a"})
+    hb(storage, 50, {"app": "a"})
+    assert [e[0] for e in events(storage)] == [at(50), at(100)]
+    hb(storage, 105, {"app": "a"})  # still merges into the newest one
+    assert events(storage)[-1] == (at(100), 5.0, {"app": "a"})
+
+
+def test_heartbeat_data_key_order_does_not_matter(storage):
+    hb(storage, 0, {"app": "a", "title": "t"})
+    hb(storage, 3, {"title": "t", "app": "a"})
+    assert len(events(storage)) == 1
+
+
+def test_batch_heartbeats_merge_in_order(storage):
+    batch = [Event(at(i), 0, {"app": "a" if i < 5 else "b"}) for i in range(10)]
+    last = storage.heartbeats("win", batch, 2)
+    assert events(storage) == [(at(0), 4.0, {"app": "a"}), (at(5), 4.0, {"app": "b"})]
+    assert last.duration == 4.0 and last.data == {"app": "b"}
+
+
+def test_failed_batch_stores_nothing_and_keeps_merging_right(storage):
+    hb(storage, 0, {"app": "a"})
+    bad = [Event(at(1), 0, {"app": "a"}), Event(at(2), 0, {"bad": float("nan")})]
+    with pytest.raises(BadRequest):
+        storage.heartbeats("win", bad, 5)
+    assert events(storage) == [(at(0), 0.0, {"app": "a"})]
+    hb(storage, 3, {"app": "a"})
+    assert events(storage) == [(at(0), 3.0, {"app": "a"})]
+
+
+def test_pure_heartbeat_merge_matches_storage_rule():
+    last = Event(at(0), 2, {"x": 1})
+    assert heartbeat_merge(last, Event(at(4), 1, {"x": 1}), 2).duration == 5
+    assert heartbeat_merge(last, Event(at(4.5), 0, {"x": 1}), 2) is None
+    assert heartbeat_merge(last, Event(at(1), 0, {"x": 2}), 2) is None
+    assert heartbeat_merge(last, Event(at(-1), 0, {"x": 1}), 2) is None
+
+
+def test_get_events_crops_to_range_and_limit_keeps_newest(storage):
+    storage.insert_events("win", [Event(at(0), 10, {"n": 1}), Event(at(20), 10, {"n": 2}),
+                                  Event(at(40), 0, {"n": 3})])
+    cropped = storage.get_events("win", at(5), at(25))
+    assert [(e.timestamp, e.duration) for e in cropped] == [(at(5), 5.0), (at(20), 5.0)]
+    assert [e.data["n"] for e in storage.get_events("win", limit=2, newest_first=True)] == [3, 2]
+    assert storage.count_events("win", at(5), at(25)) == 2
+    assert storage.count_events("win", at(10), at(20)) == 0  # touching ends do not overlap
+    assert storage.count_events("win", at(40), at(41)) == 1  # zero-length event inside
+
+
+def test_insert_with_existing_id_replaces_event(storage):
+    (stored,) = storage.insert_events("win", [Event(at(0), 1, {"v": 1})])
+    storage.insert_events("win", [Event(at(5), 2, {"v": 2}, id=stored.id)])
+    assert [(e.id, e.timestamp, e.data) for e in storage.get_events("win")] == [(stored.id, at(5), {"v": 2})]
+
+
+def test_delete_event_and_unknown_ids(storage):
+    (stored,) = storage.insert_events("win", [Event(at(0), 1, {"v": 1})])
+    storage.delete_event("win", stored.id)
+    with pytest.raises(NotFound):
+        storage.get_event("win", stored.id)
+    with pytest.raises(NotFound):
+        storage.delete_event("win", stored.id)
+    with pytest.raises(NotFound):
+        storage.get_events("nope")
+
+
+def naive_summary(storage, start, end, keys):
+    out = {}
+    for e in storage.get_events("win", start, end):
+        if not all(k in e.data for k in keys):
+            continue
+        key = tuple(e.data[k] for k in keys)
+        entry = out.setdefault(key, [e.timestamp, 0.0])
+        entry[1] += e.duration
+    return {k: (ts, round(d, 6)) for k, (ts, d) in out.items()}
+
+
+@pytest.mark.parametrize("start,end", [
+    (None, None), (at(-3600), at(86400 * 9)), (at(1800), at(86400 * 3 + 7)),
+    (at(86400 * 2), at(86400 * 2 + 3600)), (at(500), None), (None, at(86400 * 5 + 1)),
+])
+def test_summary_by_keys_equals_merging_the_events(storage, start, end):
+    rng = random.Random(7)
+    evs, t = [], 0.0
+    for _ in range(3000):
+        data = {"app": f"app{rng.randint(0, 6)}", "title": str(rng.randint(0, 3))}
+        if rng.random() < 0.05:
+            del data["app"]
+        duration = rng.choice([0, 0.5, 30, 200, 4000])
+        evs.append(Event(at(t), duration, data))
+        t += rng.uniform(0, 400)
+    storage.insert_events("win", evs)
+    storage.delete_event("win", storage.get_events("win")[100].id)  # rollup follows deletes
+    got = {tuple(e.data[k] for k in ["app"]): (e.timestamp, round(e.duration, 6))
+           for e in storage.summarize_by_keys("win", start, end, ["app"])}
+    assert got == naive_summary(storage, start, end, ["app"])
+
+
+def test_import_merges_without_duplicating(storage):
+    storage.insert_events("win", [Event(at(0), 1, {"v": 1})])
+    export = storage.export_buckets()
+    export["buckets"]["win"]["events"].append(
+        {"timestamp": at(10).isoformat(), "duration": 2, "data": {"v": 2}})
+    assert storage.import_buckets(export["buckets"]) == {"win": 1}
+    assert storage.import_buckets(export["buckets"]) == {"win": 0}
+    assert storage.count_events("win") == 2
+
+
+def test_import_with_a_bad_event_stores_nothing(storage):
+    bad = {"other": {"type": "t", "events": [{"timestamp": at(0).isoformat()}, {"timestamp": "x"}]}}
+    with pytest.raises(BadRequest):
+        storage.import_buckets(bad)
+    assert not storage.has_bucket("other")
+
+
+def test_schema_version_is_recorded_and_a_newer_database_is_refused(tmp_path):
+    path = tmp_path / "v.db"
+    Storage(path).close()
+    con = sqlite3.connect(path)
+    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    con.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    con.commit()
+    con.close()
+    with pytest.raises(RuntimeError, match="newer"):
+        Storage(path)
+
+
+def test_reopening_keeps_events_and_continues_ids(tmp_path):
+    s = Storage(tmp_path / "r.db")
+    s.create_bucket("b", "t")
+    (first,) = s.insert_events("b", [Event(at(0), 1, {})])
+    s.close()
+    s = Storage(tmp_path / "r.db")
+    (second,) = s.insert_events("b", [Event(at(1), 1, {})])
+    assert second.id > first.id
+    assert s.heartbeat("b", Event(at(2), 0, {}), 5).id == second.id
+    s.close()
+
+
+def test_settings_round_trip(storage):
+    storage.set_setting("start_of_day", "04:00")
+    storage.set_setting("classes", [{"name": ["Work"]}])
+    assert storage.get_setting("start_of_day") == "04:00"
+    assert storage.settings() == {"start_of_day": "04:00", "classes": [{"name": ["Work"]}]}
+    assert storage.delete_setting("start_of_day") and storage.get_setting("start_of_day") is None
