@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import errno
 import logging
+import os
 import sys
 import webbrowser
 
@@ -97,7 +98,8 @@ def _run(args, cfg: dict, config_dir, address: config.ServerAddress) -> int:
                               auth=auth, extension_ids=extension_ids, config=cfg)
     app = create_app(settings)
     try:
-        asyncio.run(_serve(app, address, settings, args.verbose))
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            runner.run(_serve(app, address, settings, args.verbose))
     except OSError as exc:
         if exc.errno in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
             print(f"tg-server: cannot listen on {address.url}: {exc.strerror} "
@@ -107,6 +109,18 @@ def _run(args, cfg: dict, config_dir, address: config.ServerAddress) -> int:
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def _loop_factory():
+    """uvloop where it is installed (Linux, macOS): it halves the server's CPU per request
+    (bench/RESULTS.md); asyncio's own loop elsewhere. TG_NO_UVLOOP=1 turns it off."""
+    if os.environ.get("TG_NO_UVLOOP"):
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
 
 
 class _PathOnlyAccessLogger(AbstractAccessLogger):

@@ -60,8 +60,20 @@ async def run_db(request: web.Request, fn, *args, **kwargs):
                                       functools.partial(fn, *args, **kwargs))
 
 
-async def run_write(request: web.Request, fn, *args, **kwargs):
-    """Run a blocking write in the single writer thread."""
+async def run_write(request: web.Request, fn, *args, small: bool = False, **kwargs):
+    """Run a blocking write in the single writer thread.
+
+    A `small` write (one heartbeat, one setting: tens of microseconds) runs right here when
+    no other write holds the storage's lock: handing it to a thread and back cost more than
+    the write itself and capped sequential heartbeats at ~700/s (bench/RESULTS.md).
+    """
+    if small:
+        lock = request.app[STORAGE].write_lock
+        if lock.acquire(blocking=False):
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                lock.release()
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(request.app[EXECUTORS].writer,
                                       functools.partial(fn, *args, **kwargs))

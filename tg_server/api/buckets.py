@@ -12,6 +12,7 @@ from ..context import SETTINGS, STORAGE, run_db, run_write
 from ..http import json_response, path_int, query_int, query_timestamp, read_json
 
 routes = web.RouteTableDef()
+SMALL_BATCH = 50  # heartbeats merged inline on the event loop when the writer is idle
 
 
 def _storage(request):
@@ -133,7 +134,7 @@ async def heartbeat(request: web.Request) -> web.Response:
     pulsetime = parse_pulsetime(request.query.get("pulsetime"))
     event = Event.from_json(await read_json(request))
     merged = await run_write(request, _storage(request).heartbeat, request.match_info["bucket_id"],
-                             event, pulsetime)
+                             event, pulsetime, small=True)
     return json_response(merged.to_json())
 
 
@@ -149,5 +150,5 @@ async def heartbeats(request: web.Request) -> web.Response:
         raise BadRequest("expected a JSON list of heartbeats", code="invalid_event")
     events = [Event.from_json(obj) for obj in body]
     last = await run_write(request, _storage(request).heartbeats, request.match_info["bucket_id"],
-                           events, pulsetime)
+                           events, pulsetime, small=len(events) <= SMALL_BATCH)
     return json_response({"count": len(events), "last": last.to_json() if last else None})
