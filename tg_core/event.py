@@ -18,6 +18,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MIN_TIMESTAMP = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_TIMESTAMP = datetime(9000, 1, 1, tzinfo=UTC)
 MAX_DURATION = 100 * 365 * 86400.0  # a century, in seconds
+MAX_ID = 2**53  # ids stay exact in JavaScript and fit SQLite's 64-bit integers
 
 
 def to_us(dt: datetime) -> int:
@@ -126,6 +127,8 @@ class Event:
         if not isinstance(data, dict):
             raise BadRequest("event 'data' must be a JSON object", code="invalid_event")
         eid = obj.get("id")
-        if eid is not None and (isinstance(eid, bool) or not isinstance(eid, int)):
-            raise BadRequest("event 'id' must be an integer", code="invalid_event")
+        if eid is not None and (isinstance(eid, bool) or not isinstance(eid, int)
+                                or not 0 < eid < MAX_ID):
+            raise BadRequest(f"event 'id' must be an integer from 1 to {MAX_ID - 1}",
+                             code="invalid_event")
         return cls(timestamp, duration, data, eid)

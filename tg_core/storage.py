@@ -46,7 +46,7 @@ def canonical_json(data: dict) -> str:
     """The interned form of an event's data: sorted keys, compact, NaN rejected."""
     try:
         return _CANONICAL.encode(data)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
         raise BadRequest(f"event data is not valid JSON: {exc}", code="invalid_event") from None
 
 

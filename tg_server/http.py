@@ -44,23 +44,28 @@ def query_timestamp(request: web.Request, name: str):
     return parse_timestamp(value) if value else None
 
 
-def query_int(request: web.Request, name: str, default: int | None = None,
-              minimum: int | None = None) -> int | None:
-    value = request.query.get(name)
-    if value is None or value == "":
-        return default
+INT_LIMIT = 2**53  # SQLite and JavaScript both hold these exactly
+
+
+def _parse_int(value: str, name: str, minimum: int) -> int:
     try:
         number = int(value)
     except ValueError:
-        raise BadRequest(f"invalid {name} {value!r}: expected an integer", code=f"invalid_{name}") from None
-    if minimum is not None and number < minimum:
-        raise BadRequest(f"invalid {name} {value!r}: must be >= {minimum}", code=f"invalid_{name}")
+        number = None
+    if number is None or not minimum <= number < INT_LIMIT:
+        raise BadRequest(f"invalid {name} {value!r}: expected an integer from {minimum} to "
+                         f"{INT_LIMIT - 1}", code=f"invalid_{name}")
     return number
 
 
+def query_int(request: web.Request, name: str, default: int | None = None,
+              minimum: int = -1) -> int | None:
+    """An optional integer query parameter (ActivityWatch uses -1 for "no limit")."""
+    value = request.query.get(name)
+    if value is None or value == "":
+        return default
+    return _parse_int(value, name, minimum)
+
+
 def path_int(request: web.Request, name: str) -> int:
-    value = request.match_info[name]
-    try:
-        return int(value)
-    except ValueError:
-        raise BadRequest(f"invalid {name} {value!r}: expected an integer", code=f"invalid_{name}") from None
+    return _parse_int(request.match_info[name], name, 0)
