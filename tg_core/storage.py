@@ -399,26 +399,29 @@ class Storage:
         info = self._bucket(name)
         start_us = to_us(start) if start is not None else None
         end_us = to_us(end) if end is not None else None
-        totals: dict[int, list[int]] = {}  # data_id -> [duration, first timestamp]
+        # data_id -> [duration, first start cropped to the range, first start as stored]
+        totals: dict[int, list[int]] = {}
 
         def add(rows):
-            for did, duration, first in rows:
+            for did, duration, first, first_stored in rows:
                 entry = totals.get(did)
                 if entry is None:
-                    totals[did] = [duration, first]
+                    totals[did] = [duration, first, first_stored]
                 else:
                     entry[0] += duration
-                    entry[1] = min(entry[1], first)
+                    if first is not None:
+                        entry[1] = min(entry[1], first)
+                        entry[2] = min(entry[2], first_stored)
 
         lo = start_us if start_us is not None else 0
         hi = end_us if end_us is not None else (1 << 62)
         first_day, last_day = -(-lo // DAY_US), hi // DAY_US  # whole days: [first_day, last_day)
         if last_day - first_day >= 2:
-            add(self._sql("SELECT data_id, sum(duration), min(first) FROM event_rollup "
+            add(self._sql("SELECT data_id, sum(duration), min(first), min(first) FROM event_rollup "
                           "WHERE bucket_id = ? AND day >= ? AND day < ? GROUP BY data_id",
                           (info.id, first_day, last_day)))
             if end_us is not None:  # events of those days that run past `end`: crop them
-                add(self._sql("SELECT data_id, -sum(timestamp + duration - ?), min(timestamp) "
+                add(self._sql("SELECT data_id, -sum(timestamp + duration - ?), NULL, NULL "
                               "FROM event WHERE bucket_id = ? AND timestamp >= ? AND timestamp < ? "
                               "AND timestamp + duration > ? GROUP BY data_id",
                               (end_us, info.id, first_day * DAY_US, last_day * DAY_US, end_us)))
@@ -429,7 +432,8 @@ class Storage:
             add(self._cropped_sums(info, start_us, end_us, edge_start, edge_end))
         datas = self._datas(totals)
         merged: dict[tuple, list] = {}
-        for did, (duration, first) in sorted(totals.items(), key=lambda kv: kv[1][1]):
+        for did in self._first_appearance_order(info, totals, start_us, end_us):
+            duration, first, _ = totals[did]
             data = datas[did]
             try:
                 key = tuple(_hashable(data[k]) for k in keys)
@@ -443,6 +447,24 @@ class Storage:
                 entry[1] += duration
         return [Event(from_us(first), duration / 1e6, data) for first, duration, data in merged.values()]
 
+    def _first_appearance_order(self, info: BucketInfo, totals: dict[int, list[int]],
+                                start_us: int | None, end_us: int | None) -> list[int]:
+        """Data ids in the order their first event appears in get_events: by stored start,
+        then event id (looked up only for the rare ids whose first events start together)."""
+        by_start: dict[int, list[int]] = {}
+        for did, entry in totals.items():
+            by_start.setdefault(entry[2], []).append(did)
+        order = []
+        for start, dids in sorted(by_start.items()):
+            if len(dids) > 1:
+                where, params = self._overlap_where(info, start_us, end_us)
+                params["at"] = start
+                first_ids = dict(self._sql(f"SELECT data_id, min(id) FROM event WHERE {where} "
+                                           "AND timestamp = :at GROUP BY data_id", params))
+                dids.sort(key=lambda d: first_ids.get(d, 0))
+            order += dids
+        return order
+
     def _cropped_sums(self, info: BucketInfo, start_us, end_us, edge_start, edge_end):
         """Per data id: duration cropped to [start, end) and first start, of the events that
         overlap [start, end) and start inside [edge_start, edge_end)."""
@@ -454,7 +476,7 @@ class Storage:
         if edge_end is not None and edge_end != end_us:
             where += " AND timestamp < :edge_end"
         params.update(edge_start=edge_start, edge_end=edge_end)
-        return self._sql(f"SELECT data_id, sum({hi} - {lo}), min({lo}) FROM event WHERE {where} "
+        return self._sql(f"SELECT data_id, sum({hi} - {lo}), min({lo}), min(timestamp) FROM event WHERE {where} "
                          "GROUP BY data_id", params).fetchall()
 
     # -- import / export ------------------------------------------------------------------

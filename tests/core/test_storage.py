@@ -216,3 +216,20 @@ def test_settings_round_trip(storage):
     assert storage.get_setting("start_of_day") == "04:00"
     assert storage.settings() == {"start_of_day": "04:00", "classes": [{"name": ["Work"]}]}
     assert storage.delete_setting("start_of_day") and storage.get_setting("start_of_day") is None
+
+
+def test_summary_keeps_first_appearance_order_like_merging(storage):
+    """Groups that start together are ordered as merge_events_by_keys orders them."""
+    from tg_core.transforms import merge_events_by_keys
+
+    rng = random.Random(3)
+    evs = []
+    for i in range(400):
+        start = rng.choice([0, 0, 60, 3600, 86400 * 2, 86400 * 3 + 5]) + rng.choice([0, 0, 1])
+        evs.append(Event(at(start), rng.choice([0, 10, 90000]), {"app": f"a{rng.randint(0, 9)}", "n": i % 3}))
+    storage.insert_events("win", evs)
+    for start, end in [(None, None), (at(30), at(86400 * 4)), (at(0), at(61)), (at(3600), None)]:
+        expected = merge_events_by_keys(storage.get_events("win", start, end), ["app"])
+        got = storage.summarize_by_keys("win", start, end, ["app"])
+        assert [(e.timestamp, round(e.duration, 6), e.data) for e in got] == \
+            [(e.timestamp, round(e.duration, 6), e.data) for e in expected]

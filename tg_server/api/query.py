@@ -22,5 +22,6 @@ async def query(request: web.Request) -> web.Response:
     if not isinstance(body, dict) or "query" not in body or "timeperiods" not in body:
         raise BadRequest('expected {"timeperiods": ["start/end", ...], "query": ["...;", ...]}',
                          code="invalid_query")
-    result = await run_db(request, run_query, request.app[STORAGE], body["query"], body["timeperiods"])
+    name = request.query.get("name", "")
+    result = await run_db(request, run_query, request.app[STORAGE], body["query"], body["timeperiods"], name)
     return json_response(result)
