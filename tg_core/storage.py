@@ -359,7 +359,26 @@ class Storage:
 
     def heartbeat(self, name: str, heartbeat: Event, pulsetime: float) -> Event:
         """Merge one heartbeat (see tg_core.heartbeat); returns the resulting event."""
-        return self.heartbeats(name, [heartbeat], pulsetime)
+        merged = self._merge_in_place(name, heartbeat, pulsetime)
+        return merged if merged is not None else self.heartbeats(name, [heartbeat], pulsetime)
+
+    def _merge_in_place(self, name: str, hb: Event, pulsetime: float) -> Event | None:
+        """The common case, fast: the heartbeat extends the cached last event, which is one
+        UPDATE, atomic by itself (no BEGIN/COMMIT round trips). None when it does not apply."""
+        info = self._bucket(name)
+        with self.write_lock:
+            last = self._last.get(info.id)
+            if last is None or self._data_ids.get(canonical_json(hb.data)) != last.data_id:
+                return None
+            duration = merged_duration_us(last.timestamp, last.duration, to_us(hb.timestamp),
+                                          round(hb.duration * 1e6), round(pulsetime * 1e6))
+            if duration is None:
+                return None
+            if duration != last.duration:
+                self._sql("UPDATE event SET duration = ? WHERE bucket_id = ? AND timestamp = ? "
+                          "AND id = ?", (duration, info.id, last.timestamp, last.id))
+                last.duration = duration
+            return Event(from_us(last.timestamp), duration / 1e6, hb.data, last.id)
 
     def heartbeats(self, name: str, heartbeats: list[Event], pulsetime: float) -> Event | None:
         """Merge heartbeats in order, in one transaction; returns the last resulting event."""
@@ -556,7 +575,8 @@ class _WriteTransaction:
         """Remember a bucket's cached last event before this transaction changes it."""
         if bucket_id not in self._saved_last:
             last = self.storage._last.get(bucket_id)
-            self._saved_last[bucket_id] = replace(last) if last is not None else None
+            self._saved_last[bucket_id] = (
+                _Last(last.id, last.timestamp, last.duration, last.data_id) if last else None)
 
     def __enter__(self):
         s = self.storage

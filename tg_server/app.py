@@ -58,8 +58,7 @@ async def _storage_ctx(app: web.Application):
 def create_app(settings: ServerSettings) -> web.Application:
     """Build the server for `settings`; the database opens when the app starts."""
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[
-        middleware.errors_middleware, middleware.host_middleware, middleware.origin_middleware,
-        middleware.auth_middleware])
+        middleware.errors_middleware, middleware.security_middleware])
     app[SETTINGS] = settings
     app[middleware.AUTHENTICATOR] = Authenticator(ensure_token(settings.config_dir))
     middleware.configure_origins(app)
@@ -67,7 +66,8 @@ def create_app(settings: ServerSettings) -> web.Application:
         log.warning("auth = \"none\": any local program or user can read and write your data "
                     "through the API")
     app.cleanup_ctx.append(_storage_ctx)
-    for module in (info, buckets, export, query, settings_api):
+    # Heartbeats are most requests and aiohttp matches resources in order: buckets first.
+    for module in (buckets, info, export, query, settings_api):
         app.add_routes(module.routes)
     for name in ("reports", "categories"):  # feature modules, present once built
         try:

@@ -1,8 +1,9 @@
-"""Cross-cutting request handling: errors as JSON, Host and Origin checks, CORS, auth.
+"""Cross-cutting request handling: errors as JSON, then security: Host and Origin checks,
+CORS, content type and auth.
 
-Order matters and is fixed in app.py: errors wrap everything; the Host check comes first
-(DNS rebinding: a foreign name pointing at 127.0.0.1); then Origin/CORS, since preflights
-carry no credentials; then the content-type rule and the token.
+Order matters: errors wrap everything; the Host check comes first (DNS rebinding: a foreign
+name pointing at 127.0.0.1); then Origin/CORS, since preflights carry no credentials; then
+the content-type rule and the token.
 """
 
 from __future__ import annotations
@@ -58,16 +59,6 @@ def _hostname(host_header: str) -> str:
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
-@web.middleware
-async def host_middleware(request: web.Request, handler):
-    """Reject any Host header that is not a loopback name (DNS-rebinding defence)."""
-    host = request.headers.get("Host")
-    if not host or _hostname(host) not in request.app[ALLOWED_HOSTS]:
-        return _error(400, "invalid_host", "the Host header must be a loopback name "
-                      "(localhost or 127.0.0.1)")
-    return await handler(request)
-
-
 ALLOWED_HOSTS = web.AppKey("allowed_hosts", set)
 ALLOWED_ORIGINS = web.AppKey("allowed_origins", set)
 CORS_ORIGINS = web.AppKey("cors_origins", set)
@@ -94,46 +85,66 @@ def _cors_headers(origin: str) -> dict:
             "Access-Control-Max-Age": "600"}
 
 
-@web.middleware
-async def origin_middleware(request: web.Request, handler):
-    """A browser's Origin must be ours or an allowed extension's; CORS only for extensions."""
-    origin = request.headers.get("Origin")
-    if origin is None:
-        return await handler(request)
+def _host_problem(request: web.Request) -> web.Response | None:
+    """Any Host header that is not a loopback name is refused (DNS-rebinding defence)."""
+    host = request.headers.get("Host")
+    if not host or _hostname(host) not in request.app[ALLOWED_HOSTS]:
+        return _error(400, "invalid_host", "the Host header must be a loopback name "
+                      "(localhost or 127.0.0.1)")
+    return None
+
+
+def _origin_problem(request: web.Request, origin: str, is_extension: bool) -> web.Response | None:
+    """A browser's Origin must be ours or an allowed extension's; preflights only for
+    extensions (they carry no credentials, so they are answered here)."""
     if origin not in request.app[ALLOWED_ORIGINS]:
         return _error(403, "forbidden_origin", f"requests from origin {origin!r} are not allowed")
-    is_extension = origin in request.app[CORS_ORIGINS]
     if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
         if not is_extension:
             return _error(403, "forbidden_origin", "cross-origin requests are only allowed for "
                           "the TimelyGator browser extension")
         return web.Response(status=204, headers=_cors_headers(origin))
-    response = await handler(request)
-    if is_extension:
-        response.headers.update(_cors_headers(origin))
-    return response
+    return None
 
 
-@web.middleware
-async def auth_middleware(request: web.Request, handler):
-    """Require the token (or the dashboard's session cookie) on every API request, and JSON
-    bodies on state-changing ones, so a foreign page cannot send them without a preflight."""
+def _auth_problem(request: web.Request) -> web.Response | None:
+    """API requests need the token (or the dashboard's session cookie), and state-changing
+    ones a JSON body, so a foreign page cannot send them without a preflight."""
     path = request.path
     if not path.startswith("/api/") or path in OPEN_PATHS:
-        return await handler(request)
+        return None
     if request.method in STATE_CHANGING and request.body_exists:
         allowed = {"application/json"} | ({"multipart/form-data"} if path in MULTIPART_PATHS else set())
         if request.content_type not in allowed:
             return _error(415, "unsupported_media_type",
                           "send the request body as JSON (Content-Type: application/json)")
     if request.app[SETTINGS].auth == "none":
-        return await handler(request)
+        return None
     auth = request.app[AUTHENTICATOR]
     if auth.bearer_ok(request.headers.get("Authorization")) or \
             auth.session_ok(request.cookies.get(SESSION_COOKIE)):
-        return await handler(request)
+        return None
     response = _error(401, "unauthorized", "missing or wrong API token: send 'Authorization: "
                       "Bearer <token>' (the token is the file api_token in TimelyGator's config "
                       "directory)")
     response.headers["WWW-Authenticate"] = "Bearer"
+    return response
+
+
+@web.middleware
+async def security_middleware(request: web.Request, handler):
+    """Host, then Origin/CORS, then content type and token: one middleware, since each layer
+    costs a coroutine per request and heartbeats are many small requests."""
+    problem = _host_problem(request)
+    origin = request.headers.get("Origin")
+    is_extension = origin is not None and origin in request.app[CORS_ORIGINS]
+    if problem is None and origin is not None:
+        problem = _origin_problem(request, origin, is_extension)
+    if problem is None:
+        problem = _auth_problem(request)
+    if problem is not None:
+        return problem
+    response = await handler(request)
+    if is_extension:
+        response.headers.update(_cors_headers(origin))
     return response

@@ -15,6 +15,32 @@ routes = web.RouteTableDef()
 SMALL_BATCH = 50  # heartbeats merged inline on the event loop when the writer is idle
 
 
+@routes.post("/api/0/buckets/{bucket_id}/heartbeat")
+async def heartbeat(request: web.Request) -> web.Response:
+    """Merge one heartbeat into the bucket's last event (?pulsetime=seconds is required)."""
+    pulsetime = parse_pulsetime(request.query.get("pulsetime"))
+    event = Event.from_json(await read_json(request))
+    merged = await run_write(request, _storage(request).heartbeat, request.match_info["bucket_id"],
+                             event, pulsetime, small=True)
+    return json_response(merged.to_json())
+
+
+@routes.post("/api/0/buckets/{bucket_id}/heartbeats")
+async def heartbeats(request: web.Request) -> web.Response:
+    """TimelyGator's batch: a list of heartbeats merged in order, in one transaction.
+
+    Answers {"count": N, "last": event}; a batch with any invalid heartbeat stores nothing.
+    """
+    pulsetime = parse_pulsetime(request.query.get("pulsetime"))
+    body = await read_json(request)
+    if not isinstance(body, list):
+        raise BadRequest("expected a JSON list of heartbeats", code="invalid_event")
+    events = [Event.from_json(obj) for obj in body]
+    last = await run_write(request, _storage(request).heartbeats, request.match_info["bucket_id"],
+                           events, pulsetime, small=len(events) <= SMALL_BATCH)
+    return json_response({"count": len(events), "last": last.to_json() if last else None})
+
+
 def _storage(request):
     return request.app[STORAGE]
 
@@ -126,29 +152,3 @@ async def delete_event(request: web.Request) -> web.Response:
     await run_write(request, _storage(request).delete_event, request.match_info["bucket_id"],
                     path_int(request, "event_id"))
     return json_response({"success": True})
-
-
-@routes.post("/api/0/buckets/{bucket_id}/heartbeat")
-async def heartbeat(request: web.Request) -> web.Response:
-    """Merge one heartbeat into the bucket's last event (?pulsetime=seconds is required)."""
-    pulsetime = parse_pulsetime(request.query.get("pulsetime"))
-    event = Event.from_json(await read_json(request))
-    merged = await run_write(request, _storage(request).heartbeat, request.match_info["bucket_id"],
-                             event, pulsetime, small=True)
-    return json_response(merged.to_json())
-
-
-@routes.post("/api/0/buckets/{bucket_id}/heartbeats")
-async def heartbeats(request: web.Request) -> web.Response:
-    """TimelyGator's batch: a list of heartbeats merged in order, in one transaction.
-
-    Answers {"count": N, "last": event}; a batch with any invalid heartbeat stores nothing.
-    """
-    pulsetime = parse_pulsetime(request.query.get("pulsetime"))
-    body = await read_json(request)
-    if not isinstance(body, list):
-        raise BadRequest("expected a JSON list of heartbeats", code="invalid_event")
-    events = [Event.from_json(obj) for obj in body]
-    last = await run_write(request, _storage(request).heartbeats, request.match_info["bucket_id"],
-                           events, pulsetime, small=len(events) <= SMALL_BATCH)
-    return json_response({"count": len(events), "last": last.to_json() if last else None})

@@ -72,6 +72,14 @@ hostSelect.addEventListener("change", () => {
   render();
 });
 window.addEventListener("hashchange", render);
+document.addEventListener("keydown", (event) => {
+  // Arrow keys page through days, weeks or months, unless the user is typing.
+  if (event.altKey || event.ctrlKey || event.metaKey || /^(INPUT|TEXTAREA|SELECT)$/.test(event.target.tagName)) return;
+  const { view } = route();
+  if (!STEP[view]) return;
+  if (event.key === "ArrowLeft") document.getElementById("prev").click();
+  if (event.key === "ArrowRight") document.getElementById("next").click();
+});
 
 function showBanner(message) {
   banner.textContent = message || "";
@@ -116,7 +124,9 @@ async function render() {
     main.replaceChildren(content);
     main.dataset.route = hash;  // which route is on screen (tests and the benchmark wait on it)
     main.dataset.state = "ready";
+    // For the benchmark: in the DOM now, and on screen after the next frame.
     window.__tgRendered = performance.now();
+    requestAnimationFrame(() => setTimeout(() => { window.__tgPainted = performance.now(); }));
   } catch (err) {
     if (ticket !== state.render) return;
     main.replaceChildren(errorState(err));
@@ -226,6 +236,7 @@ async function dayView(date) {
 async function rangeView(date, view) {
   const [start, end] = view === "week" ? weekBounds(date) : monthBounds(date);
   const rep = await api("reports/range", { query: { start, end, group: "day", host: state.host } });
+  setHosts(rep.hosts, rep.host);
   const colors = {};
   for (const c of rep.categories) colors[c.full_name] = c.color;
   const topLevel = rep.categories.filter((c) => !c.full_name.includes(" > "));
@@ -299,18 +310,30 @@ async function categoriesView() {
     });
   }
 
+  let selected = null;  // the row whose rule the live preview shows
   async function refreshUncategorized() {
     try {
       const res = await api("categories/preview", { method: "POST", body: { date, categories: collect(), host: state.host || undefined } });
-      uncategorized.replaceChildren(barList(res.uncategorized.map((u) => ({
-        label: u.title || "(no title)", sub: [u.app, u.url].filter(Boolean).join(" · "), seconds: u.seconds })),
-        { empty: `Everything ${when} has a category.`, limit: 20 }));
+      const list = barList(res.uncategorized.map((u) => ({
+        label: u.title || "(no title)", sub: [u.app, u.url].filter(Boolean).join(" · "), seconds: u.seconds,
+        title: "Click to add this app to the selected rule" })),
+        { empty: `Everything ${when} has a category.`, limit: 20 });
+      list.querySelectorAll("li").forEach((li, i) => li.addEventListener("click", () => {
+        const app = res.uncategorized[i].app;
+        if (!selected || !app) return;
+        const input = selected.querySelector("[name=regex]");
+        const exact = `^${app.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`;
+        input.value = input.value ? `${input.value}|${exact}` : exact;
+        previewRule(selected);
+      }));
+      uncategorized.replaceChildren(h("p", { className: "muted" }, "Click an entry to add its app to the selected rule."), list);
     } catch (err) {
       uncategorized.replaceChildren(h("p", { className: "error" }, err.message));
     }
   }
 
   function previewRule(tr) {
+    selected = tr;
     clearTimeout(previewTimer);
     previewTimer = setTimeout(async () => {
       const regex = tr.querySelector("[name=regex]").value.trim();

@@ -110,21 +110,43 @@ export function hourChart(hours, { testid } = {}) {
   return svg;
 }
 
-// The day as a strip: one rect per timeline segment, positioned in real time.
+// The day as a strip of segments positioned in real time. A day has thousands of segments:
+// they are drawn as one path per color, and the tooltip finds the segment under the mouse.
 export function timeline(segments, start, end, tz, { testid } = {}) {
   const W = 1000, H = 64, bandH = 36;
   const t0 = Date.parse(start), t1 = Date.parse(end), span = t1 - t0;
   const x = (t) => ((t - t0) / span) * W;
   const fmt = new Intl.DateTimeFormat("en-GB", { timeZone: tz, hour: "2-digit", minute: "2-digit" });
   const svg = s("svg", { viewBox: `0 0 ${W} ${H}`, class: "timeline", role: "img",
-                         "aria-label": "Timeline of the day", "data-testid": testid });
+                         "aria-label": "Timeline of the day", "data-testid": testid,
+                         "data-segments": segments.length });
   svg.append(s("rect", { x: 0, y: 0, width: W, height: bandH, class: "timeline-bg" }));
-  for (const seg of segments) {
-    const a = Date.parse(seg.start), b = Date.parse(seg.end);
-    svg.append(s("rect", { x: x(a), y: 0, width: Math.max(x(b) - x(a), 0.6), height: bandH,
-                           fill: seg.color, class: "segment" },
-      s("title", null, `${fmt.format(a)}–${fmt.format(b)} ${seg.category} · ${seg.app} · ${fmtDuration(seg.seconds)}`)));
+  const paths = new Map();
+  const starts = segments.map((seg) => Date.parse(seg.timestamp));
+  segments.forEach((seg, i) => {
+    const w = Math.max((seg.duration * 1000 / span) * W, 0.6);
+    const d = `M${x(starts[i]).toFixed(2)} 0h${w.toFixed(2)}v${bandH}h${(-w).toFixed(2)}z`;
+    (paths.get(seg.color) || paths.set(seg.color, []).get(seg.color)).push(d);
+  });
+  for (const [color, parts] of paths) {
+    svg.append(s("path", { d: parts.join(""), fill: color, class: "segment" }));
   }
+  const tip = s("title");
+  svg.append(tip);
+  svg.addEventListener("mousemove", (event) => {
+    const box = svg.getBoundingClientRect();
+    const t = t0 + ((event.clientX - box.left) / box.width) * span;
+    let lo = 0, hi = starts.length - 1, found = -1;
+    while (lo <= hi) {  // the last segment starting at or before t
+      const mid = (lo + hi) >> 1;
+      if (starts[mid] <= t) { found = mid; lo = mid + 1; } else hi = mid - 1;
+    }
+    const seg = segments[found];
+    tip.textContent = seg && t < starts[found] + seg.duration * 1000
+      ? `${fmt.format(starts[found])}–${fmt.format(starts[found] + seg.duration * 1000)} ` +
+        `${seg.category} · ${seg.app} · ${fmtDuration(seg.duration)}`
+      : fmt.format(t);
+  });
   for (let t = t0; t <= t1; t += 3 * 3600 * 1000) {
     svg.append(s("line", { x1: x(t), x2: x(t), y1: bandH, y2: bandH + 6, class: "tick" }));
     const anchor = t === t0 ? "start" : t + 3 * 3600 * 1000 > t1 && x(t) > W - 30 ? "end" : "middle";
