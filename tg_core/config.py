@@ -11,22 +11,25 @@ The configuration is an optional TOML file, `config.toml` in the config director
     extension_ids = []        # extra browser-extension ids allowed by CORS
 
     [client]
-    batch_seconds = 5
+    batch_seconds = 5         # send at least this often (at once when the data changes)
+    retry_max = 10            # longest back-off between retries, seconds
+    queue_max = 100000        # batches kept on disk while the server is unreachable
 
     [watcher-window]
     poll = 1.0
+    backend = "auto"          # auto | x11 | pywinctl
     exclude_apps = []         # regexes; matching windows are not recorded at all
     exclude_titles = []       # regexes; matching titles are recorded as "excluded"
 
     [watcher-afk]
     timeout = 180
     poll = 5.0
+    idle_source = "auto"      # auto | os | pynput
 """
 
 from __future__ import annotations
 
 import os
-import secrets
 import stat
 import tomllib
 from dataclasses import dataclass
@@ -114,6 +117,8 @@ def ensure_token(config: Path | None = None) -> str:
         if os.name == "posix" and stat.S_IMODE(path.stat().st_mode) & 0o077:
             path.chmod(0o600)
         return token
+    import secrets  # here, not at the top: it loads OpenSSL, 4 MiB in every watcher
+
     token = secrets.token_urlsafe(32)
     tmp = path.with_name(f".{TOKEN_FILE}.{os.getpid()}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
-from conftest import wait_until
+from tgtest import wait_until
 
 
 @pytest.fixture(params=["token", "none"])

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import requests
 
-from conftest import wait_until
+from tgtest import wait_until
 
 T0 = datetime(2024, 7, 1, 8, 0, tzinfo=timezone.utc)
 
