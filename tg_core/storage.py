@@ -20,7 +20,7 @@ from . import models
 from .errors import BadRequest, Conflict, NotFound
 from .event import Event, format_timestamp, from_us, parse_timestamp, to_us
 from .heartbeat import merged_duration_us
-from .schema import DAY_US, migrate
+from .schema import DAY_US, ROLLUP_UPSERT, migrate
 
 PRAGMAS = {
     "journal_mode": "wal",
@@ -263,6 +263,7 @@ class Storage:
             cursor.executemany(
                 "INSERT INTO event (bucket_id, timestamp, id, duration, data_id) VALUES (?, ?, ?, ?, ?)",
                 rows[start:start + INSERT_CHUNK])
+        self._add_to_rollup(info, rows)
         if rows:
             tx.touch_last(info.id)
             newest = max(rows, key=lambda r: (r[1], r[2]))
@@ -270,6 +271,26 @@ class Storage:
             if last is None or (newest[1], newest[2]) >= (last.timestamp, last.id):
                 self._last[info.id] = _Last(newest[2], newest[1], newest[3], newest[4])
         return stored
+
+    def _add_to_rollup(self, info: BucketInfo, rows) -> None:
+        """Account inserted rows in the per-day rollup and the bucket's longest duration."""
+        sums: dict[tuple[int, int], list[int]] = {}
+        longest = 0
+        for _, ts, _, duration, data_id in rows:
+            entry = sums.get((ts // DAY_US, data_id))
+            if entry is None:
+                sums[(ts // DAY_US, data_id)] = [duration, 1, ts]
+            else:
+                entry[0] += duration
+                entry[1] += 1
+                if ts < entry[2]:
+                    entry[2] = ts
+            if duration > longest:
+                longest = duration
+        self.db.cursor().executemany(ROLLUP_UPSERT, [(info.id, day, did, *agg)
+                                                     for (day, did), agg in sums.items()])
+        self._sql("UPDATE bucket SET max_duration = ? WHERE id = ? AND max_duration < ?",
+                  (longest, info.id, longest))
 
     def _last_event(self, bucket_id: int) -> _Last | None:
         if bucket_id not in self._last:
@@ -290,20 +311,34 @@ class Storage:
             self._last.pop(info.id)  # reloaded from the table on next use
         return True
 
-    def _overlap_where(self, info: BucketInfo, start_us: int | None, end_us: int | None):
-        """SQL and named params selecting the events that overlap [start, end).
+    def _max_duration(self, info: BucketInfo) -> int:
+        return self._sql("SELECT max_duration FROM bucket WHERE id = ?", (info.id,)).fetchone()[0]
+
+    def _overlap_where(self, info: BucketInfo, start_us: int | None, end_us: int | None,
+                       starts_from: int | None = None, starts_before: int | None = None):
+        """SQL and named params selecting the events that overlap [start, end), optionally
+        only those starting in [starts_from, starts_before).
 
         An event overlaps when it starts before `end` and ends after `start`; an event of
         zero duration counts when it starts inside. The lower bound on `timestamp` (start
-        minus the bucket's longest event) lets the primary key do the work.
+        minus the bucket's longest event) lets the primary key do the work. Each side gets
+        exactly one bound on `timestamp`: given two, SQLite would range over the wider one.
         """
         where, params = ["bucket_id = :bucket"], {"bucket": info.id, "start": start_us, "end": end_us}
+        lower = start_us - self._max_duration(info) if start_us is not None else None
+        if starts_from is not None:
+            lower = starts_from if lower is None else max(lower, starts_from)
+        upper = end_us
+        if starts_before is not None:
+            upper = starts_before if upper is None else min(upper, starts_before)
+        if lower is not None:
+            where.append("timestamp >= :lower")
+            params["lower"] = lower
         if start_us is not None:
-            max_dur = self._sql("SELECT max_duration FROM bucket WHERE id = ?", (info.id,)).fetchone()[0]
-            where.append("timestamp >= :lower AND (timestamp + duration > :start OR timestamp >= :start)")
-            params["lower"] = start_us - max_dur
-        if end_us is not None:
-            where.append("timestamp < :end")
+            where.append("(timestamp + duration > :start OR timestamp >= :start)")
+        if upper is not None:
+            where.append("timestamp < :upper")
+            params["upper"] = upper
         return " AND ".join(where), params
 
     def get_events(self, name: str, start: datetime | None = None, end: datetime | None = None,
@@ -368,7 +403,8 @@ class Storage:
         info = self._bucket(name)
         with self.write_lock:
             last = self._last.get(info.id)
-            if last is None or self._data_ids.get(canonical_json(hb.data)) != last.data_id:
+            # Python equality of the data, as ActivityWatch's rule; no encoding needed
+            if last is None or self._data_by_id.get(last.data_id) != hb.data:
                 return None
             duration = merged_duration_us(last.timestamp, last.duration, to_us(hb.timestamp),
                                           round(hb.duration * 1e6), round(pulsetime * 1e6))
@@ -394,8 +430,7 @@ class Storage:
     def _heartbeat(self, info: BucketInfo, hb: Event, pulse_us: int, tx) -> Event:
         last = self._last_event(info.id)
         hb_ts, hb_dur = to_us(hb.timestamp), round(hb.duration * 1e6)
-        data_id = self._data_id(hb.data, tx.pending_data)
-        if last is not None and last.data_id == data_id:
+        if last is not None and self._data(last.data_id) == hb.data:
             duration = merged_duration_us(last.timestamp, last.duration, hb_ts, hb_dur, pulse_us)
             if duration is not None:
                 if duration != last.duration:
@@ -436,17 +471,20 @@ class Storage:
         hi = end_us if end_us is not None else (1 << 62)
         first_day, last_day = -(-lo // DAY_US), hi // DAY_US  # whole days: [first_day, last_day)
         if last_day - first_day >= 2:
-            add(self._sql("SELECT data_id, sum(duration), min(first), min(first) FROM event_rollup "
-                          "WHERE bucket_id = ? AND day >= ? AND day < ? GROUP BY data_id",
+            # Over many days, read the rollup in data order (no sort); over a few, by day.
+            index = "INDEXED BY event_rollup_by_data" if last_day - first_day > 60 else ""
+            add(self._sql(f"SELECT data_id, sum(duration), min(first), min(first) FROM event_rollup "
+                          f"{index} WHERE bucket_id = ? AND day >= ? AND day < ? GROUP BY data_id",
                           (info.id, first_day, last_day)))
             if end_us is not None:  # events of those days that run past `end`: crop them
+                lower = max(first_day * DAY_US, end_us - self._max_duration(info))
                 add(self._sql("SELECT data_id, -sum(timestamp + duration - ?), NULL, NULL "
                               "FROM event WHERE bucket_id = ? AND timestamp >= ? AND timestamp < ? "
                               "AND timestamp + duration > ? GROUP BY data_id",
-                              (end_us, info.id, first_day * DAY_US, last_day * DAY_US, end_us)))
-            edges = [(start_us, first_day * DAY_US), (last_day * DAY_US, end_us)]
+                              (end_us, info.id, lower, last_day * DAY_US, end_us)))
+            edges = [(None, first_day * DAY_US), (last_day * DAY_US, None)]
         else:
-            edges = [(start_us, end_us)]
+            edges = [(None, None)]
         for edge_start, edge_end in edges:
             add(self._cropped_sums(info, start_us, end_us, edge_start, edge_end))
         datas = self._datas(totals)
@@ -485,18 +523,13 @@ class Storage:
         return order
 
     def _cropped_sums(self, info: BucketInfo, start_us, end_us, edge_start, edge_end):
-        """Per data id: duration cropped to [start, end) and first start, of the events that
-        overlap [start, end) and start inside [edge_start, edge_end)."""
-        where, params = self._overlap_where(info, start_us, end_us)
+        """Per data id: duration cropped to [start, end), first start cropped and as stored,
+        of the events that overlap [start, end) and start inside [edge_start, edge_end)."""
+        where, params = self._overlap_where(info, start_us, end_us, edge_start, edge_end)
         lo = "max(timestamp, :start)" if start_us is not None else "timestamp"
         hi = "min(timestamp + duration, :end)" if end_us is not None else "timestamp + duration"
-        if edge_start is not None and edge_start != start_us:
-            where += " AND timestamp >= :edge_start"
-        if edge_end is not None and edge_end != end_us:
-            where += " AND timestamp < :edge_end"
-        params.update(edge_start=edge_start, edge_end=edge_end)
-        return self._sql(f"SELECT data_id, sum({hi} - {lo}), min({lo}), min(timestamp) FROM event WHERE {where} "
-                         "GROUP BY data_id", params).fetchall()
+        return self._sql(f"SELECT data_id, sum({hi} - {lo}), min({lo}), min(timestamp) FROM event "
+                         f"WHERE {where} GROUP BY data_id", params).fetchall()
 
     # -- import / export ------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from tg_core.storage import Storage
 from . import middleware
 from .api import buckets, export, info, query, settings as settings_api
 from .auth import SESSION_COOKIE, SESSION_TTL, Authenticator
-from .context import EXECUTORS, SETTINGS, STORAGE, Executors, ServerSettings
+from .context import EXECUTORS, MEMO, SETTINGS, STORAGE, Executors, ServerSettings
 from .http import json_response
 
 log = logging.getLogger("tg_server")
@@ -60,6 +60,7 @@ def create_app(settings: ServerSettings) -> web.Application:
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[
         middleware.errors_middleware, middleware.security_middleware])
     app[SETTINGS] = settings
+    app[MEMO] = {}
     app[middleware.AUTHENTICATOR] = Authenticator(ensure_token(settings.config_dir))
     middleware.configure_origins(app)
     if settings.auth == "none":

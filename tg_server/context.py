@@ -51,6 +51,7 @@ class Executors:
 STORAGE = web.AppKey("storage", Storage)
 SETTINGS = web.AppKey("settings", ServerSettings)
 EXECUTORS = web.AppKey("executors", Executors)
+MEMO = web.AppKey("memo", dict)  # small values computed once per run (the app is frozen by then)
 
 
 async def run_db(request: web.Request, fn, *args, **kwargs):

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from tg_core.errors import BadRequest, NotFound
-from tg_core.event import Event
+from tg_core.event import Event, from_us
 from tg_core.heartbeat import heartbeat_merge
 from tg_core.schema import SCHEMA_VERSION
 from tg_core.storage import Storage
@@ -233,3 +233,35 @@ def test_summary_keeps_first_appearance_order_like_merging(storage):
         got = storage.summarize_by_keys("win", start, end, ["app"])
         assert [(e.timestamp, round(e.duration, 6), e.data) for e in got] == \
             [(e.timestamp, round(e.duration, 6), e.data) for e in expected]
+
+
+def test_a_version_1_database_is_migrated_and_keeps_its_rollup(tmp_path):
+    """v1 kept the rollup with an insert trigger; v2 does it in Python and adds an index."""
+    from peewee import SqliteDatabase
+
+    from tg_core import models, schema
+
+    path = tmp_path / "old.db"
+    db = SqliteDatabase(str(path))
+    models.database.initialize(db)
+    schema.MIGRATIONS[0](db)
+    db.execute_sql("PRAGMA user_version = 1")
+    db.execute_sql("INSERT INTO bucket (name, type, client, hostname, created, data, max_duration) "
+                   "VALUES ('old', 't', 'c', 'h', '2024-01-01T00:00:00+00:00', '{}', 0)")
+    db.execute_sql("INSERT INTO event_data (id, json) VALUES (1, '{\"app\":\"a\"}')")
+    for i in range(5):
+        db.execute_sql("INSERT INTO event (bucket_id, timestamp, id, duration, data_id) VALUES (1, ?, ?, ?, 1)",
+                       (1_700_000_000_000_000 + i * 86_400_000_000, i + 1, 60_000_000))
+    db.close()
+    s = Storage(path)
+    s.insert_events("old", [Event(from_us(1_700_000_000_000_000 + 5 * 86_400_000_000), 60, {"app": "a"})])
+    (total,) = s.summarize_by_keys("old", None, None, ["app"])
+    assert total.duration == 360 and s.count_events("old") == 6
+    assert s.db.execute_sql("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    s.close()
+
+
+def test_heartbeat_data_equality_is_pythons_like_activitywatch(storage):
+    hb(storage, 0, {"n": 1})
+    hb(storage, 1, {"n": 1.0})
+    assert len(events(storage)) == 1
