@@ -601,6 +601,41 @@ class Storage:
     def settings(self) -> dict:
         return {k: json.loads(v) for k, v in self._sql("SELECT key, value FROM setting")}
 
+    # -- categories -----------------------------------------------------------------------
+
+    def categories(self) -> list[dict]:
+        """The stored category rows (id, name "A > B", color, score, rules JSON, priority);
+        empty when the user never saved any (tg_core.categories then uses its defaults)."""
+        cursor = self._sql("SELECT id, name, color, score, rules, priority FROM category ORDER BY id")
+        columns = [c[0] for c in cursor.description]
+        return [dict(zip(columns, row)) for row in cursor]
+
+    def replace_categories(self, rows: list[dict]) -> None:
+        """Replace every category with `rows` (dicts with the columns above), atomically."""
+        with self._write():
+            self._sql("DELETE FROM category")
+            self.db.cursor().executemany(
+                "INSERT INTO category (id, name, color, score, rules, priority) VALUES (?, ?, ?, ?, ?, ?)",
+                [(r["id"], r["name"], r.get("color"), r.get("score") or 0, r["rules"],
+                  r.get("priority") or 0) for r in rows])
+
+    # -- bucket and span reads for reports --------------------------------------------------
+
+    def bucket_infos(self) -> list[BucketInfo]:
+        """The buckets as cached in memory (no query: `buckets()` also scans for last_updated)."""
+        return list(self._buckets.values())
+
+    def get_spans(self, name: str, start: datetime, end: datetime) -> list[tuple[float, float, dict]]:
+        """A bucket's events overlapping [start, end) as (start, end, data) in float seconds,
+        not cropped, oldest first. Reports read this: building two datetimes per event was
+        half of a day report's time."""
+        info = self._bucket(name)
+        where, params = self._overlap_where(info, to_us(start), to_us(end))
+        rows = self._sql(f"SELECT timestamp, duration, data_id FROM event WHERE {where} "
+                         "ORDER BY timestamp, id", params).fetchall()
+        datas = self._datas(r[2] for r in rows)
+        return [(ts / 1e6, (ts + dur) / 1e6, datas[did]) for ts, dur, did in rows]
+
     def event_count(self) -> int:
         """All events in the database (for metrics and benchmarks)."""
         return self._sql("SELECT count(*) FROM event").fetchone()[0]

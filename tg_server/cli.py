@@ -78,8 +78,6 @@ def _open(address: config.ServerAddress, config_dir, print_only: bool) -> int:
 
 
 def _run(args, cfg: dict, config_dir, address: config.ServerAddress) -> int:
-    from aiohttp import web
-
     from .app import create_app
     from .context import ServerSettings
 

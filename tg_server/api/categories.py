@@ -38,7 +38,7 @@ routes = web.RouteTableDef()
 
 def _state(storage) -> dict:
     return {"categories": core.load_classes(storage),
-            "default": storage.get_setting(core.SETTING_KEY) is None}
+            "default": core.is_default(storage)}
 
 
 def _save(storage, classes) -> dict:
@@ -47,7 +47,7 @@ def _save(storage, classes) -> dict:
 
 
 def _reset(storage) -> dict:
-    storage.delete_setting(core.SETTING_KEY)
+    core.reset_classes(storage)
     return _state(storage)
 
 

@@ -2,12 +2,25 @@
 
 GET /api/0/reports/day?date=YYYY-MM-DD[&tz=Area/City][&start_of_day=HH:MM][&host=NAME]
     [&format=json|csv]
-    The daily report (see tg_core.reports). Defaults: today, this machine's time zone, the
-    "start_of_day" setting (04:00), this machine's hostname as recorded in the buckets.
+    The daily report (rules in tg_core.reports). Defaults: the day running now, this
+    machine's time zone, the "start_of_day" setting (04:00), this machine's hostname as
+    recorded in the buckets (else the first host with a window bucket). Fields: date, tz,
+    start_of_day, host, hosts, start, end (UTC), day_hours (23/24/25), active_seconds,
+    afk_seconds, browser_seconds, productivity (time-weighted mean category score) and
+    productivity_breakdown, categories (tree: name, path, full_name, color, score, seconds
+    incl. children, self_seconds, children), apps [{app, seconds}], domains [{domain,
+    seconds}], pages [{url, title, seconds}], titles [{app, title, seconds}], uncategorized
+    [{app, title, url, seconds}], hours (24 × {hour, seconds}, from the start-of-day hour),
+    timeline [{timestamp, duration, app, category, color}]. Lists are largest first; pages,
+    titles and uncategorized keep the top 100.
 GET /api/0/reports/range?start=DATE&end=DATE[&group=day|week|month][&tz=][&start_of_day=]
     [&host=][&format=json|csv]
     Per-day totals and per-category trends for start..end (both included, at most 366 days),
-    grouped by day (default), ISO week or month.
+    grouped by day (default), ISO week or month: days [{date, active_seconds, afk_seconds,
+    productivity, categories {full name: seconds}}], groups [{key ("2024-05-06", "2024-W19",
+    "2024-05"), start, end, days, active_seconds, afk_seconds, productivity, categories}],
+    categories [{full_name, color, seconds}] (range totals), active_seconds, afk_seconds.
+    CSV: one row per group, one column per category.
 
 Bad dates, time zones, start-of-day values, groups or formats are 400s with a JSON error;
 an unknown host is a 404 that lists the known ones.
@@ -23,7 +36,6 @@ from aiohttp import web
 from tg_core import reports
 from tg_core.categories import build, load_classes
 from tg_core.errors import BadRequest, NotFound
-from tg_core.event import to_us
 from tg_core.reports import Day, DayEvents
 
 from ..context import STORAGE, run_db
@@ -35,16 +47,9 @@ START_OF_DAY_SETTING = "start_of_day"
 WINDOW, AFK, WEB = "currentwindow", "afkstatus", "web.tab.current"
 
 
-def _bucket_infos(storage) -> list:
-    # Storage.buckets() also computes last_updated by scanning events; the report needs only
-    # the in-memory bucket list.
-    infos = getattr(storage, "bucket_infos", None)
-    return list(infos()) if infos else list(storage._buckets.values())
-
-
 def known_hosts(storage) -> list[str]:
     """Hosts that have a window or AFK bucket, sorted."""
-    return sorted({b.hostname for b in _bucket_infos(storage) if b.type in (WINDOW, AFK)})
+    return sorted({b.hostname for b in storage.bucket_infos() if b.type in (WINDOW, AFK)})
 
 
 def resolve_host(storage, host: str | None) -> str:
@@ -60,27 +65,6 @@ def resolve_host(storage, host: str | None) -> str:
     return here if here in hosts or not hosts else hosts[0]
 
 
-def read_spans(storage, name: str, start: datetime, end: datetime) -> list:
-    """A bucket's events overlapping [start, end) as (start, end, data) float spans.
-
-    Building an Event (two datetimes) per row was half of a daily report's time, so this
-    reads rows straight to floats: through `Storage.get_spans` once storage has it, until
-    then through the storage's own overlap query, and as Events if even that is missing.
-    """
-    fast = getattr(storage, "get_spans", None)
-    if fast is not None:
-        return fast(name, start, end)
-    try:
-        info = storage._bucket(name)
-        where, params = storage._overlap_where(info, to_us(start), to_us(end))
-        rows = storage._sql(f"SELECT timestamp, duration, data_id FROM event WHERE {where} "
-                            "ORDER BY timestamp, id", params).fetchall()
-        datas = storage._datas({r[2] for r in rows})
-    except AttributeError:
-        return storage.get_events(name, start, end)
-    return [(ts / 1e6, (ts + dur) / 1e6, datas[did]) for ts, dur, did in rows]
-
-
 def load_events(storage, host: str, start: datetime, end: datetime) -> DayEvents:
     """The host's window, AFK and browser events overlapping [start, end).
 
@@ -88,13 +72,13 @@ def load_events(storage, host: str, start: datetime, end: datetime) -> DayEvents
     browser time only counts while this host's browser window is focused anyway.
     """
     window, afk, web = [], None, {}
-    for b in _bucket_infos(storage):
+    for b in storage.bucket_infos():
         if b.type == WINDOW and b.hostname == host:
-            window += read_spans(storage, b.name, start, end)
+            window += storage.get_spans(b.name, start, end)
         elif b.type == AFK and b.hostname == host:
-            afk = (afk or []) + read_spans(storage, b.name, start, end)
+            afk = (afk or []) + storage.get_spans(b.name, start, end)
         elif b.type == WEB and b.hostname in (host, "unknown", ""):
-            web[f"{b.name} {b.client}"] = read_spans(storage, b.name, start, end)
+            web[f"{b.name} {b.client}"] = storage.get_spans(b.name, start, end)
     return DayEvents(window, afk, web)  # sorts what several buckets put out of order
 
 

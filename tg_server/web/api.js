@@ -20,8 +20,14 @@ export async function api(path, { method = "GET", body, query } = {}) {
     options.body = JSON.stringify(body);
   }
   let response;
+  const early = window.__tgPrefetch;
   try {
-    response = await fetch(url, options);
+    if (early && method === "GET" && early.path === url.pathname + url.search) {
+      window.__tgPrefetch = null;  // started by boot.js during page load; use it once
+      response = await early.response;
+    } else {
+      response = await fetch(url, options);
+    }
   } catch (err) {
     throw new ApiError(0, "network", "The TimelyGator server is not reachable. Is it running?");
   }
