@@ -38,6 +38,13 @@ def parse_timestamp(value) -> datetime:
     A timestamp without an offset is taken as UTC, as ActivityWatch does. Raises BadRequest
     with a message naming the value when it cannot be parsed or is out of range.
     """
+    if type(value) is str:  # the fast path: an ISO string with an offset (bulk inserts)
+        try:
+            dt = datetime.fromisoformat(value)
+        except ValueError:
+            dt = None
+        if dt is not None and dt.tzinfo is UTC and MIN_TIMESTAMP <= dt < MAX_TIMESTAMP:
+            return dt
     if isinstance(value, datetime):
         dt = value
     elif isinstance(value, str):
@@ -66,6 +73,9 @@ def parse_timestamp(value) -> datetime:
 
 def parse_duration(value) -> float:
     """Validate a duration in seconds: a finite, non-negative number."""
+    kind = type(value)
+    if (kind is float or kind is int) and 0 <= value <= MAX_DURATION:  # NaN fails this
+        return float(value)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise BadRequest(f"invalid duration {value!r}: expected a number of seconds",
                          code="invalid_duration")
@@ -120,11 +130,12 @@ class Event:
         if "timestamp" not in obj:
             raise BadRequest("event is missing 'timestamp'", code="invalid_event")
         timestamp = parse_timestamp(obj["timestamp"])
-        duration = parse_duration(obj.get("duration", 0) if obj.get("duration") is not None else 0)
-        data = obj.get("data", {})
+        duration = obj.get("duration")
+        duration = 0.0 if duration is None else parse_duration(duration)
+        data = obj.get("data")
         if data is None:
             data = {}
-        if not isinstance(data, dict):
+        elif type(data) is not dict and not isinstance(data, dict):
             raise BadRequest("event 'data' must be a JSON object", code="invalid_event")
         eid = obj.get("id")
         if eid is not None and (isinstance(eid, bool) or not isinstance(eid, int)

@@ -124,11 +124,12 @@ class Storage:
         return _WriteTransaction(self)
 
     def _load_buckets(self) -> None:
-        self._buckets = {}
-        for bid, name, btype, client, hostname, created, data in self._sql(
-                "SELECT id, name, type, client, hostname, created, data FROM bucket"):
+        self._buckets, self._max_durations = {}, {}
+        for bid, name, btype, client, hostname, created, data, max_duration in self._sql(
+                "SELECT id, name, type, client, hostname, created, data, max_duration FROM bucket"):
             self._buckets[name] = BucketInfo(bid, name, btype, client, hostname, created,
                                              json.loads(data))
+            self._max_durations[bid] = max_duration
 
     def _bucket(self, name: str) -> BucketInfo:
         info = self._buckets.get(name)
@@ -300,8 +301,14 @@ class Storage:
                 longest = duration
         self.db.cursor().executemany(ROLLUP_UPSERT, [(info.id, day, did, *agg)
                                                      for (day, did), agg in sums.items()])
-        self._sql("UPDATE bucket SET max_duration = ? WHERE id = ? AND max_duration < ?",
-                  (longest, info.id, longest))
+        self._note_duration(info, longest)
+
+    def _note_duration(self, info: BucketInfo, duration: int) -> None:
+        """Raise the bucket's longest event duration (memory and table) if `duration` is longer."""
+        if duration > self._max_durations.get(info.id, 0):
+            self._sql("UPDATE bucket SET max_duration = ? WHERE id = ? AND max_duration < ?",
+                      (duration, info.id, duration))
+            self._max_durations[info.id] = duration
 
     def _last_event(self, bucket_id: int) -> _Last | None:
         if bucket_id not in self._last:
@@ -323,7 +330,7 @@ class Storage:
         return True
 
     def _max_duration(self, info: BucketInfo) -> int:
-        return self._sql("SELECT max_duration FROM bucket WHERE id = ?", (info.id,)).fetchone()[0]
+        return self._max_durations.get(info.id, 0)
 
     def _overlap_where(self, info: BucketInfo, start_us: int | None, end_us: int | None,
                        starts_from: int | None = None, starts_before: int | None = None):
@@ -404,28 +411,15 @@ class Storage:
     # -- heartbeats -----------------------------------------------------------------------
 
     def heartbeat(self, name: str, heartbeat: Event, pulsetime: float) -> Event:
-        """Merge one heartbeat (see tg_core.heartbeat); returns the resulting event."""
-        merged = self._merge_in_place(name, heartbeat, pulsetime)
-        return merged if merged is not None else self.heartbeats(name, [heartbeat], pulsetime)
+        """Merge one heartbeat (see tg_core.heartbeat); returns the resulting event.
 
-    def _merge_in_place(self, name: str, hb: Event, pulsetime: float) -> Event | None:
-        """The common case, fast: the heartbeat extends the cached last event, which is one
-        UPDATE, atomic by itself (no BEGIN/COMMIT round trips). None when it does not apply."""
+        The common case, extending the bucket's last event, is one UPDATE that is atomic by
+        itself, so it runs without BEGIN/COMMIT; only a new event needs a transaction.
+        """
         info = self._bucket(name)
         with self.write_lock:
-            last = self._last.get(info.id)
-            # Python equality of the data, as ActivityWatch's rule; no encoding needed
-            if last is None or self._data_by_id.get(last.data_id) != hb.data:
-                return None
-            duration = merged_duration_us(last.timestamp, last.duration, to_us(hb.timestamp),
-                                          round(hb.duration * 1e6), round(pulsetime * 1e6))
-            if duration is None:
-                return None
-            if duration != last.duration:
-                self._sql("UPDATE event SET duration = ? WHERE bucket_id = ? AND timestamp = ? "
-                          "AND id = ?", (duration, info.id, last.timestamp, last.id))
-                last.duration = duration
-            return Event(from_us(last.timestamp), duration / 1e6, hb.data, last.id)
+            merged = self._extend_last(info, heartbeat, round(pulsetime * 1e6))
+        return merged if merged is not None else self.heartbeats(name, [heartbeat], pulsetime)
 
     def heartbeats(self, name: str, heartbeats: list[Event], pulsetime: float) -> Event | None:
         """Merge heartbeats in order, in one transaction; returns the last resulting event."""
@@ -435,21 +429,28 @@ class Storage:
         with self._write() as tx:
             tx.touch_last(info.id)
             for hb in heartbeats:
-                result = self._heartbeat(info, hb, pulse_us, tx)
+                result = self._extend_last(info, hb, pulse_us)
+                if result is None:
+                    result = self._insert_rows(info, [Event(hb.timestamp, hb.duration, hb.data)], tx)[0]
         return result
 
-    def _heartbeat(self, info: BucketInfo, hb: Event, pulse_us: int, tx) -> Event:
+    def _extend_last(self, info: BucketInfo, hb: Event, pulse_us: int) -> Event | None:
+        """The bucket's last event extended by `hb`, or None when the rule says "new event".
+        Data are compared with Python's equality, as ActivityWatch does. Under the write lock."""
         last = self._last_event(info.id)
-        hb_ts, hb_dur = to_us(hb.timestamp), round(hb.duration * 1e6)
-        if last is not None and self._data(last.data_id) == hb.data:
-            duration = merged_duration_us(last.timestamp, last.duration, hb_ts, hb_dur, pulse_us)
-            if duration is not None:
-                if duration != last.duration:
-                    self._sql("UPDATE event SET duration = ? WHERE bucket_id = ? AND timestamp = ? "
-                              "AND id = ?", (duration, info.id, last.timestamp, last.id))
-                    last.duration = duration
-                return Event(from_us(last.timestamp), duration / 1e6, hb.data, last.id)
-        return self._insert_rows(info, [Event(hb.timestamp, hb.duration, hb.data)], tx)[0]
+        if last is None or self._data(last.data_id) != hb.data:
+            return None
+        duration = merged_duration_us(last.timestamp, last.duration, to_us(hb.timestamp),
+                                      round(hb.duration * 1e6), pulse_us)
+        if duration is None:
+            return None
+        if duration != last.duration:
+            self._sql("UPDATE event SET duration = ? WHERE bucket_id = ? AND timestamp = ? AND id = ?",
+                      (duration, info.id, last.timestamp, last.id))
+            last.duration = duration
+            if duration > self._max_durations.get(info.id, 0):  # the update trigger raised it
+                self._max_durations[info.id] = duration
+        return Event(from_us(last.timestamp), duration / 1e6, hb.data, last.id)
 
     # -- summaries ------------------------------------------------------------------------
 
@@ -684,9 +685,12 @@ class _WriteTransaction:
                 raise
             finally:
                 if exc_type is None:
-                    s._data_ids.update(self.pending_data)
-                    if len(s._data_ids) > DATA_CACHE_LIMIT:
+                    if len(s._data_ids) + len(self.pending_data) > DATA_CACHE_LIMIT:
                         s._data_ids.clear()
+                    s._data_ids.update(self.pending_data)
+                    for key, did in self.pending_data.items():  # the merge check reads these
+                        if did not in s._data_by_id:
+                            s._data_by_id[did] = json.loads(key)
                 else:  # rolled back: forget what the transaction did to the caches
                     for bucket_id, last in self._saved_last.items():
                         if last is None:
