@@ -19,11 +19,9 @@ import copy
 import json
 import math
 import re
-from collections import OrderedDict
-from threading import Lock
 
 from .errors import BadRequest
-from .transforms.categorize import Classifier, parse_rule
+from .transforms.categorize import Classifier, cached_build, parse_rule
 
 SETTING_KEY = "classes"  # the settings key aw-webui reads and writes categories under
 UNCATEGORIZED = ("Uncategorized",)
@@ -332,24 +330,9 @@ class Categories:
         return sorted(paths)
 
 
-_built: "OrderedDict[str, Categories]" = OrderedDict()
-_built_lock = Lock()
-
-
 def build(classes: list[dict]) -> Categories:
     """A Categories for `classes`, reused while the rules are unchanged (keeps its cache)."""
-    key = json.dumps(classes, sort_keys=True)
-    with _built_lock:
-        cats = _built.get(key)
-        if cats is not None:
-            _built.move_to_end(key)
-            return cats
-    cats = Categories(classes)
-    with _built_lock:
-        _built[key] = cats
-        while len(_built) > 4:
-            _built.popitem(last=False)
-    return cats
+    return cached_build("report-categories", classes, Categories)
 
 
 def load_classes(storage) -> list[dict]:

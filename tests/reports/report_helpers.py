@@ -97,3 +97,14 @@ def seed_days(server, days=(DAY,)):
             name = f"{key}_{HOST}" if key in ("window", "afk") else key
             buckets.setdefault(name, (btype, []))[1].extend(events)
     seed(server, buckets)
+
+
+def node(tree, full_name):
+    """The category node called `full_name` in a report (or its category tree), or None."""
+    stack = [tree.get("categories", tree)]
+    while stack:
+        n = stack.pop()
+        if n["full_name"] == full_name:
+            return n
+        stack.extend(n["children"])
+    return None

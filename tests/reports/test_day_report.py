@@ -5,7 +5,7 @@ import io
 from datetime import date, timedelta
 
 import pytest
-from report_helpers import Builder, events, make_categories
+from report_helpers import Builder, events, make_categories, node
 
 from tg_core.errors import BadRequest
 from tg_core.reports import (day_report, day_report_csv, parse_date, parse_start_of_day,
@@ -19,14 +19,6 @@ def by(items, key):
     return {i[key]: i["seconds"] for i in items}
 
 
-def node(report, full_name):
-    stack = [report["categories"]]
-    while stack:
-        n = stack.pop()
-        if n["full_name"] == full_name:
-            return n
-        stack.extend(n["children"])
-    return None
 
 
 # --- AFK ---------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ import csv
 import io
 
 import pytest
-from report_helpers import DAY, HOST, seed_days
+from report_helpers import DAY, HOST, node, seed_days
 from test_categories import AW_EXPORT
 
 @pytest.fixture
@@ -19,14 +19,6 @@ def day(server, **params):
     return r.json()
 
 
-def node(tree, full_name):
-    stack = [tree]
-    while stack:
-        n = stack.pop()
-        if n["full_name"] == full_name:
-            return n
-        stack.extend(n["children"])
-    return None
 
 
 def test_day_report_applies_afk_audible_and_browser_focus(seeded):

@@ -245,7 +245,8 @@ _compiled_lock = threading.Lock()
 _COMPILED_LIMIT = 16
 
 
-def _cached(kind: str, classes, build):
+def cached_build(kind: str, classes, build):
+    """`build(classes)`, reused while `classes` (compared as JSON) is unchanged; a few are kept."""
     try:
         key = (kind, json.dumps(classes, sort_keys=True))
     except (TypeError, ValueError):
@@ -269,14 +270,14 @@ def classifier_for(classes) -> Classifier:
     are reused across calls."""
     if isinstance(classes, Classifier):
         return classes
-    return _cached("categories", classes, lambda c: Classifier.from_classes(c, aw_ranking=True))
+    return cached_build("categories", classes, lambda c: Classifier.from_classes(c, aw_ranking=True))
 
 
 def tagger_for(classes) -> Tagger:
     """The Tagger for ActivityWatch's list of [tag, rule] pairs, reused like classifier_for."""
     if isinstance(classes, Tagger):
         return classes
-    return _cached("tags", classes, Tagger.from_classes)
+    return cached_build("tags", classes, Tagger.from_classes)
 
 
 def categorize(events: list[Event], classes) -> list[Event]:
