@@ -174,6 +174,24 @@ class Client:
         self._closed, self._closed_empty = True, empty
         return empty
 
+    def get_setting(self, key: str, default=None, timeout: float = 2.0):
+        """The server's setting `key`: its JSON value (None when unset), or `default` when it
+        cannot be read (server down, no valid token yet, a bad answer). Never raises.
+
+        Runs on the caller's thread, apart from the queue and the sender: it never delays
+        delivery.
+        """
+        try:
+            status, body = self._request("GET", f"/api/0/settings/{quote(key, safe='')}",
+                                         timeout=timeout)
+            if status == 200:
+                return json.loads(body)
+            reason = f"HTTP {status} {_error_message(body)}"
+        except Exception as exc:  # _Retry, bad JSON: a setting is only ever a preference
+            reason = str(exc)
+        log.debug("cannot read setting %s: %s", key, reason)
+        return default
+
     def _queue_pending(self, bucket_id: str, state: _Pending, now: float) -> None:
         self.queue.put(bucket_id, state.pulsetime, [state.event.to_json()])
         state.dirty, state.queued_at = False, now
@@ -287,7 +305,8 @@ class Client:
                           _error_message(reply))
         self._created.add(bucket_id)
 
-    def _request(self, method: str, path: str, payload=None, uncertain: bool = False):
+    def _request(self, method: str, path: str, payload=None, uncertain: bool = False,
+                 timeout: float | None = None):
         """One HTTP exchange; returns (status, body bytes) for any status the caller handles
         and raises _Retry for those worth retrying."""
         if self._token is None:
@@ -300,7 +319,8 @@ class Client:
             body = json.dumps(payload).encode()
             headers["Content-Type"] = "application/json"
         try:
-            status, data = http_exchange(self.address, method, path, headers, body, self.timeout)
+            status, data = http_exchange(self.address, method, path, headers, body,
+                                         timeout or self.timeout)
         except ConnectionRefusedError as exc:
             raise _Retry(f"connection refused: {exc}") from None
         except (OSError, ValueError) as exc:

@@ -18,6 +18,8 @@ The configuration is an optional TOML file, `config.toml` in the config director
     [watcher-window]
     poll = 1.0
     backend = "auto"          # auto | x11 | pywinctl
+    settings_refresh = 60     # seconds between reads of the dashboard's afk_timeout and
+                              # exclusions (server settings; they win over this file)
     exclude_apps = []         # regexes; matching windows are not recorded at all
     exclude_titles = []       # regexes; matching titles are recorded as "excluded"
 

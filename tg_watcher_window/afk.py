@@ -143,7 +143,13 @@ class AfkTracker:
         self.pulsetime = timeout + poll
         self.status: str | None = None
         self.start: datetime | None = None
+        self._end: datetime | None = None  # the end of the latest heartbeat sent
         self._clock: tuple[datetime, float] | None = None
+
+    def set_timeout(self, timeout: float) -> None:
+        """Use `timeout` from the next poll on."""
+        self.timeout = timeout
+        self.pulsetime = timeout + self.poll_seconds
 
     def poll(self, idle: float, now: datetime, mono: float) -> tuple[bool, list[Beat]]:
         """Feed one sample (idle seconds, wall time, monotonic time); returns
@@ -154,18 +160,23 @@ class AfkTracker:
         status = AFK if idle >= self.timeout else NOT_AFK
         beats = []
         if self.status is None or jumped:
-            self.start = now
+            self.start = self._end = now
         elif status != self.status:
             beats.append(self._beat(self.status, last_input))
-            self.start = max(last_input, self.start) + _STEP
+            # Past the old state's end: after a longer timeout the last input may lie inside
+            # an AFK event that was already sent.
+            self.start = max(last_input, self._end) + _STEP
         self.status = status
         beats.append(self._beat(status, now if status == AFK else last_input))
         return jumped, beats
 
     def _beat(self, status: str, until: datetime) -> Beat:
         if status == AFK:
-            return Beat(AFK, self.start, max(0.0, (until - self.start).total_seconds()))
-        return Beat(NOT_AFK, max(until, self.start))
+            beat = Beat(AFK, self.start, max(0.0, (until - self.start).total_seconds()))
+        else:
+            beat = Beat(NOT_AFK, max(until, self.start))
+        self._end = max(self._end, beat.timestamp + timedelta(seconds=beat.duration))
+        return beat
 
     def _jumped(self, now: datetime, mono: float) -> bool:
         previous, self._clock = self._clock, (now, mono)

@@ -11,6 +11,7 @@ from tg_core import config as tg_config
 from tg_core.client import Client, positive_number
 
 from .afk import open_idle_source
+from .settings import ServerSettings
 from .watcher import CLIENT_NAME, Watcher
 from .window import Exclusions, open_window_source, open_x_display
 
@@ -48,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         afk_cfg = tg_config.section(cfg, "watcher-afk")
         poll = positive_number(args.poll if args.poll is not None else win_cfg.get("poll", 1.0),
                          "[watcher-window] poll")
+        settings_refresh = positive_number(win_cfg.get("settings_refresh", 60.0),
+                                           "[watcher-window] settings_refresh")
         afk_timeout = positive_number(afk_cfg.get("timeout", 180), "[watcher-afk] timeout")
         afk_poll = positive_number(afk_cfg.get("poll", 5.0), "[watcher-afk] poll")
         exclusions = Exclusions(win_cfg.get("exclude_apps", []), win_cfg.get("exclude_titles", []))
@@ -72,8 +75,12 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"tg-watcher-window: {exc}", file=sys.stderr)
         return 2
+    # The dashboard's settings, per server like the queue (a --testing server has its own).
+    settings = ServerSettings(client, tg_config.cache_dir() /
+                              f"settings-{CLIENT_NAME}-{client.address.port}.json")
     watcher = Watcher(client, windows, idle, poll=poll, afk_timeout=afk_timeout,
-                      afk_poll=afk_poll, exclusions=exclusions)
+                      afk_poll=afk_poll, exclusions=exclusions, settings=settings,
+                      settings_refresh=settings_refresh)
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: watcher.stop())
     log.info("watching (window poll %g s, AFK after %g s) for %s", poll, afk_timeout,

@@ -172,24 +172,37 @@ def open_window_source(x_display, backend: str = "auto"):
 
 class Exclusions:
     """User regexes (case-insensitive, matched anywhere): apps that are not recorded at all,
-    titles that are recorded as "excluded". Applied before anything leaves the process."""
+    titles that are recorded as "excluded" (both from config.toml), and windows whose app or
+    title matches `windows` (the dashboard's `exclusions` setting) that are not recorded at
+    all. Applied before anything leaves the process."""
 
-    def __init__(self, apps: list[str] = (), titles: list[str] = ()):
-        self.apps = [_compile(p, "exclude_apps") for p in apps]
-        self.titles = [_compile(p, "exclude_titles") for p in titles]
+    def __init__(self, apps: list[str] = (), titles: list[str] = (),
+                 windows: list[re.Pattern] = ()):
+        self.apps = [compile_pattern(p, "[watcher-window] exclude_apps") for p in apps]
+        self.titles = [compile_pattern(p, "[watcher-window] exclude_titles") for p in titles]
+        self.windows = list(windows)
+
+    def with_windows(self, windows: list[re.Pattern]) -> "Exclusions":
+        """These exclusions with `windows` instead of the current window patterns."""
+        copy = Exclusions()
+        copy.apps, copy.titles, copy.windows = self.apps, self.titles, list(windows)
+        return copy
 
     def apply(self, window: Window) -> Window | None:
         if any(p.search(window.app) for p in self.apps):
+            return None
+        if any(p.search(window.app) or p.search(window.title) for p in self.windows):
             return None
         if any(p.search(window.title) for p in self.titles):
             return Window(window.app, EXCLUDED_TITLE)
         return window
 
 
-def _compile(pattern, key: str) -> re.Pattern:
+def compile_pattern(pattern, where: str) -> re.Pattern:
+    """A user's exclusion regex, case-insensitive; ValueError says which one and why."""
     if not isinstance(pattern, str):
-        raise ValueError(f"[watcher-window] {key}: expected regex strings, got {pattern!r}")
+        raise ValueError(f"{where}: expected regex strings, got {pattern!r}")
     try:
         return re.compile(pattern, re.IGNORECASE)
     except re.error as exc:
-        raise ValueError(f"[watcher-window] {key}: invalid regex {pattern!r}: {exc}") from None
+        raise ValueError(f"{where}: invalid regex {pattern!r}: {exc}") from None

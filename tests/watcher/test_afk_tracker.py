@@ -107,3 +107,26 @@ def test_tiny_idle_jitter_does_not_split_events():
     for second, idle in [(1, 1.0004), (2, 1.9993), (3, 3.0008), (4, 3.9991)]:
         run.sample(second, idle)
     assert [status for status, _, _ in run.stored()] == [NOT_AFK]
+
+
+def test_a_shorter_timeout_applies_from_the_next_poll_at_the_last_input():
+    run = Run()
+    run.tracker.set_timeout(60)
+    for second in range(0, 21):
+        run.sample(second, second)  # no input since 0 s: not AFK yet with 60 s
+    run.tracker.set_timeout(10)
+    run.sample(21, 21)
+    assert run.stored() == [(NOT_AFK, at(0), at(0)), (AFK, at(0) + MS, at(21))]
+    assert run.tracker.pulsetime == 11
+
+
+def test_a_longer_timeout_while_afk_ends_the_afk_event_without_overlap():
+    run = Run()
+    for second in range(0, 30):
+        run.sample(second, second)  # AFK from 0 s (10 s timeout)
+    run.tracker.set_timeout(60)
+    run.sample(30, 30)  # idle 30 s is not AFK any more
+    run.sample(31, 31)
+    run.sample(41, 1)  # input at 40 s
+    assert run.stored() == [(NOT_AFK, at(0), at(0)), (AFK, at(0) + MS, at(29)),
+                            (NOT_AFK, at(29) + MS, at(40))]
