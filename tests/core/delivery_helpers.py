@@ -14,7 +14,6 @@ from datetime import timedelta
 from pathlib import Path
 
 from heartbeat_producer import BASE, BUCKET
-from tgtest import wait_until  # noqa: F401  re-exported for the tests
 from tg_core.event import Event
 
 HERE = Path(__file__).resolve().parent

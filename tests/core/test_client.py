@@ -8,7 +8,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from delivery_helpers import FaultProxy, wait_until
+from delivery_helpers import FaultProxy
+from tgtest import wait_until
 from tg_core.client import Client, _dechunk
 from tg_core.event import Event
 

@@ -10,8 +10,8 @@ import sqlite3
 import subprocess
 import sys
 
-from delivery_helpers import (REPO, Producer, expected_events, queued_entries, stored_events,
-                              wait_until)
+from delivery_helpers import REPO, Producer, expected_events, queued_entries, stored_events
+from tgtest import wait_until
 from tg_core.queue import DurableQueue
 
 FAST_RETRY = {"client": {"retry_max": 0.5}}

@@ -8,23 +8,17 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from tgtest import wait_until
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 
 
 def wait_for(predicate, timeout: float = 15.0, interval: float = 0.05, message: str = ""):
-    """Poll `predicate` until it returns something truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {message or predicate}")
-        time.sleep(interval)
+    """tgtest.wait_until with the longer deadline a desktop needs."""
+    return wait_until(predicate, timeout, interval, message or str(predicate))
 
 
 class XSession:
