@@ -71,9 +71,13 @@ def parse_date(value) -> date:
     """`YYYY-MM-DD` -> date; BadRequest otherwise."""
     if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
         try:
-            return date.fromisoformat(value.strip())
+            day = date.fromisoformat(value.strip())
         except ValueError:
-            pass
+            day = None
+        if day is not None:
+            if not 1970 <= day.year <= 8999:  # the range events can have (tg_core.event)
+                raise BadRequest(f"date {value!r} is out of range (1970..8999)", code="invalid_date")
+            return day
     raise BadRequest(f"invalid date {value!r}: expected YYYY-MM-DD", code="invalid_date")
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import random
+import re
+import urllib.parse
 
 import pytest
 
@@ -13,7 +15,12 @@ ENDPOINTS = [
     ("GET", "buckets/fz/events/count?start={str}"), ("GET", "buckets/fz/events/{num}"),
     ("DELETE", "buckets/fz/events/{num}"), ("POST", "buckets/{str}"), ("PUT", "buckets/fz"),
     ("POST", "query/"), ("POST", "import"), ("POST", "settings/{str}"), ("GET", "settings/{str}"),
+    ("GET", "reports/day?date={date}&tz={str}&start_of_day={str}&host={str}&format={str}"),
+    ("GET", "reports/day?date={date}"), ("GET", "reports/range?start={date}&end={date}&group={str}"),
+    ("PUT", "categories"), ("POST", "categories/import?mode={str}"), ("POST", "categories/preview"),
+    ("POST", "settings/classes"), ("GET", "categories/export"),
 ]
+DATES = ["2024-05-01", "2024-02-29", "2023-02-29", "1900-01-01", "9999-12-31", "2024-5-1", "today"]
 NASTY = ["", "0", "-1", "1e999", "nan", "inf", "9" * 40, "null", "%00", "../../etc", "\u202e", "2024-02-30",
          "2024-01-01T00:00:00+25:00", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999999+00:00",
          "2024-01-01T00:00:00", "[]", "{}", "a" * 2000]
@@ -46,9 +53,11 @@ def random_event(rng):
 def test_random_requests_never_cause_a_500(server):
     rng = random.Random(20261122)
     assert server.api("POST", "buckets/fz", json={"type": "t"}).status_code == 200
-    for i in range(600):
+    for i in range(900):
         method, path = rng.choice(ENDPOINTS)
-        path = path.format(num=rng.choice(NASTY + ["1", "5"]), str=rng.choice(NASTY + ["fz"]))
+        path = re.sub(r"{(\w+)}", lambda m: urllib.parse.quote(rng.choice(
+            {"num": NASTY + ["1", "5"], "str": NASTY + ["fz", "Europe/Paris", "04:00", "week", "csv"],
+             "date": DATES + NASTY}[m.group(1)]), safe=""), path)
         choice = rng.random()
         if choice < 0.4:
             body = [random_event(rng) for _ in range(rng.randrange(3))] if "heartbeats" in path or "events" in path \
@@ -57,6 +66,10 @@ def test_random_requests_never_cause_a_500(server):
             body = random_json(rng)
         else:
             body = None
+        if path.startswith(("categories", "settings/classes")) and rng.random() < 0.5:
+            body = [{"name": random_json(rng), "rule": {"type": rng.choice(["regex", "none", 5]),
+                     "regex": rng.choice(["(", "a", "[", "(?i)x", random_json(rng)])},
+                     "data": random_json(rng)} for _ in range(rng.randrange(3))]
         if path.startswith("query"):
             body = {"timeperiods": rng.choice([["2024-01-01T00:00:00Z/2024-01-02T00:00:00Z"], [random_json(rng)], "x"]),
                     "query": rng.choice([["RETURN = query_bucket('fz');"], [random_json(rng)], ["x = ;"], "RETURN=1;"])}
