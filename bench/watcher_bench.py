@@ -28,7 +28,7 @@ from pathlib import Path
 import psutil
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests" / "watcher"))
+sys.path[:0] = [str(REPO / "tests" / "watcher"), str(REPO / "tests")]  # the tests' X desktop
 from xdesktop import XSession, XWindow, wait_for  # noqa: E402
 
 HEADING = "## Watchers (issue 4)"
