@@ -87,13 +87,15 @@ export function donut(items, { size = 180, testid } = {}) {
 
 // 24 bars of seconds per local hour, in the report's order (from the start of day).
 export function hourChart(hours, { testid } = {}) {
-  const W = 1000, H = 150, pad = 22, bw = (W - pad) / 24;
+  const W = 1000, H = 150, pad = 48, bw = (W - pad) / 24;
   const max = Math.max(3600, ...hours.map((x) => x.seconds));
   const svg = s("svg", { viewBox: `0 0 ${W} ${H}`, class: "hours", role: "img",
                          "aria-label": "Active time per hour", "data-testid": testid });
   for (const frac of [0.5, 1]) {
     const y = H - pad - frac * (H - pad - 8);
     svg.append(s("line", { x1: pad, x2: W, y1: y, y2: y, class: "gridline" }));
+    svg.append(s("text", { x: pad - 6, y: y + 4, "text-anchor": "end", class: "axis" },
+      fmtDuration(frac * max)));
   }
   hours.forEach((hour, i) => {
     const bh = (hour.seconds / max) * (H - pad - 8);
