@@ -236,7 +236,7 @@ def test_summary_keeps_first_appearance_order_like_merging(storage):
 
 
 def test_a_version_1_database_is_migrated_and_keeps_its_rollup(tmp_path):
-    """v1 kept the rollup with an insert trigger; v2 does it in Python and adds an index."""
+    """v1 kept the rollup with an insert trigger; v2 keeps it from Python."""
     from peewee import SqliteDatabase
 
     from tg_core import models, schema
