@@ -11,11 +11,10 @@ from aiohttp import web
 from tg_core.config import database_path, ensure_token
 from tg_core.storage import Storage
 
-from . import middleware
-from .api import buckets, export, info, query, settings as settings_api
+from . import middleware, openapi
+from .api import buckets, categories, export, info, query, reports, settings as settings_api
 from .auth import SESSION_COOKIE, SESSION_TTL, Authenticator
 from .context import EXECUTORS, MEMO, SETTINGS, STORAGE, Executors, ServerSettings
-from .http import json_response
 
 log = logging.getLogger("tg_server")
 WEB_DIR = Path(__file__).parent / "web"
@@ -68,22 +67,10 @@ def create_app(settings: ServerSettings) -> web.Application:
                     "through the API")
     app.cleanup_ctx.append(_storage_ctx)
     # Heartbeats are most requests and aiohttp matches resources in order: buckets first.
-    for module in (buckets, info, export, query, settings_api):
+    for module in (buckets, info, export, query, settings_api, reports, categories, openapi):
         app.add_routes(module.routes)
-    for name in ("reports", "categories"):  # feature modules, present once built
-        try:
-            module = __import__(f"tg_server.api.{name}", fromlist=["routes"])
-        except ModuleNotFoundError as exc:
-            if exc.name != f"tg_server.api.{name}":
-                raise
-            continue
-        app.add_routes(module.routes)
-    from .openapi import routes as openapi_routes
-    app.add_routes(openapi_routes)
     app.add_routes(pages)
     if WEB_DIR.is_dir():
         app.router.add_static("/static/", WEB_DIR, follow_symlinks=False)
     return app
 
-
-__all__ = ["create_app", "json_response"]
