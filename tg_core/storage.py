@@ -94,6 +94,7 @@ class Storage:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = SqliteDatabase(str(self.path), pragmas=PRAGMAS)
         models.database.initialize(self.db)
         self.write_lock = threading.RLock()  # serialises writes; see tg_server.context

@@ -265,3 +265,9 @@ def test_heartbeat_data_equality_is_pythons_like_activitywatch(storage):
     hb(storage, 0, {"n": 1})
     hb(storage, 1, {"n": 1.0})
     assert len(events(storage)) == 1
+
+
+def test_storage_creates_its_directory(tmp_path):
+    s = Storage(tmp_path / "new" / "nested" / "tg.db")
+    assert s.create_bucket("b", "t") and s.count_events("b") == 0
+    s.close()
