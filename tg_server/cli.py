@@ -130,14 +130,16 @@ class _PathOnlyAccessLogger(AbstractAccessLogger):
 
 
 async def _serve(app, address: config.ServerAddress, settings, verbose: bool) -> None:
-    from aiohttp import web
+    from aiohttp.web import TCPSite
 
-    runner = web.AppRunner(app, access_log_class=_PathOnlyAccessLogger,
-                           access_log=logging.getLogger("tg_server.access") if verbose else None,
-                           handle_signals=True)
+    from .ingest import IngestRunner
+
+    runner = IngestRunner(app, access_log_class=_PathOnlyAccessLogger,
+                          access_log=logging.getLogger("tg_server.access") if verbose else None,
+                          handle_signals=True)
     await runner.setup()
     try:
-        site = web.TCPSite(runner, address.host, address.port, reuse_address=True)
+        site = TCPSite(runner, address.host, address.port, reuse_address=True)
         await site.start()
         # Everything allocated so far lives as long as the server: keep the collector off it,
         # and collect the young generation less often (each request allocates many objects).

@@ -10,8 +10,14 @@ from tg_core.errors import BadRequest, TGError
 from tg_core.event import parse_timestamp
 
 
-def dumps(obj) -> str:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+def _reject_constant(name):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+# One encoder and one decoder for every request: json.dumps and json.loads with options build
+# a new one per call, a few microseconds that add up on heartbeats.
+dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+_decode = json.JSONDecoder(parse_constant=_reject_constant).decode
 
 
 def json_response(obj, status: int = 200, headers=None) -> web.Response:
@@ -25,17 +31,22 @@ def error_response(err: TGError) -> web.Response:
 
 async def read_json(request: web.Request):
     """The request body as JSON. Malformed JSON (or NaN/Infinity) is a 400."""
-    body = await request.read()
+    return parse_json(await request.read())
+
+
+def parse_json(body: bytes):
+    """A request body as JSON, or a 400 saying what is wrong. Like json.loads it accepts
+    UTF-8 with or without a BOM, and UTF-16/32."""
     if not body:
         raise BadRequest("the request body is empty: expected JSON", code="invalid_json")
     try:
-        return json.loads(body, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as exc:
+        try:
+            text = body.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = body.decode(json.detect_encoding(body), "surrogatepass")
+        return _decode(text)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         raise BadRequest(f"the request body is not valid JSON: {exc}", code="invalid_json") from None
-
-
-def _reject_constant(name):
-    raise ValueError(f"{name} is not valid JSON")
 
 
 def query_timestamp(request: web.Request, name: str):

@@ -52,7 +52,7 @@ async def errors_middleware(request: web.Request, handler):
         return _error(500, "internal", "internal error; see the server log")
 
 
-def _hostname(host_header: str) -> str:
+def hostname(host_header: str) -> str:
     host = host_header.strip().lower()
     if host.startswith("["):
         return host[: host.find("]") + 1]
@@ -88,7 +88,7 @@ def _cors_headers(origin: str) -> dict:
 def _host_problem(request: web.Request) -> web.Response | None:
     """Any Host header that is not a loopback name is refused (DNS-rebinding defence)."""
     host = request.headers.get("Host")
-    if not host or _hostname(host) not in request.app[ALLOWED_HOSTS]:
+    if not host or hostname(host) not in request.app[ALLOWED_HOSTS]:
         return _error(400, "invalid_host", "the Host header must be a loopback name "
                       "(localhost or 127.0.0.1)")
     return None

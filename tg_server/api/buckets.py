@@ -5,8 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from tg_core.errors import BadRequest, TGError
-from tg_core.event import Event
+from tg_core.event import Event, row_from_json
 from tg_core.heartbeat import parse_pulsetime
+from tg_core.storage import Storage
 
 from ..context import SETTINGS, STORAGE, run_db, run_write
 from ..http import json_response, path_int, query_int, query_timestamp, read_json
@@ -15,14 +16,32 @@ routes = web.RouteTableDef()
 SMALL_BATCH = 50  # heartbeats merged inline on the event loop when the writer is idle
 
 
+def merge_heartbeat(storage: Storage, bucket_id: str, pulsetime: float, body) -> dict:
+    """One heartbeat's work, start to end, as the JSON answer: shared by the route below and
+    by tg_server.ingest, which runs it without aiohttp's request objects."""
+    return storage.heartbeat(bucket_id, Event.from_json(body), pulsetime).to_json()
+
+
+def merge_heartbeats(storage: Storage, bucket_id: str, pulsetime: float, body) -> dict:
+    """A batch of heartbeats, merged in order in one transaction (all or nothing)."""
+    if not isinstance(body, list):
+        raise BadRequest("expected a JSON list of heartbeats", code="invalid_event")
+    events = [Event.from_json(obj) for obj in body]
+    last = storage.heartbeats(bucket_id, events, pulsetime)
+    return {"count": len(events), "last": last.to_json() if last else None}
+
+
+# The two endpoints tg_server.ingest may answer directly, by the last segment of their path.
+INGEST_ROUTES = {"heartbeat": merge_heartbeat, "heartbeats": merge_heartbeats}
+
+
 @routes.post("/api/0/buckets/{bucket_id}/heartbeat")
 async def heartbeat(request: web.Request) -> web.Response:
     """Merge one heartbeat into the bucket's last event (?pulsetime=seconds is required)."""
     pulsetime = parse_pulsetime(request.query.get("pulsetime"))
-    event = Event.from_json(await read_json(request))
-    merged = await run_write(request, _storage(request).heartbeat, request.match_info["bucket_id"],
-                             event, pulsetime, small=True)
-    return json_response(merged.to_json())
+    body = await read_json(request)
+    return json_response(await run_write(request, merge_heartbeat, _storage(request),
+                                         request.match_info["bucket_id"], pulsetime, body, small=True))
 
 
 @routes.post("/api/0/buckets/{bucket_id}/heartbeats")
@@ -33,12 +52,9 @@ async def heartbeats(request: web.Request) -> web.Response:
     """
     pulsetime = parse_pulsetime(request.query.get("pulsetime"))
     body = await read_json(request)
-    if not isinstance(body, list):
-        raise BadRequest("expected a JSON list of heartbeats", code="invalid_event")
-    events = [Event.from_json(obj) for obj in body]
-    last = await run_write(request, _storage(request).heartbeats, request.match_info["bucket_id"],
-                           events, pulsetime, small=len(events) <= SMALL_BATCH)
-    return json_response({"count": len(events), "last": last.to_json() if last else None})
+    small = not isinstance(body, list) or len(body) <= SMALL_BATCH
+    return json_response(await run_write(request, merge_heartbeats, _storage(request),
+                                         request.match_info["bucket_id"], pulsetime, body, small=small))
 
 
 def _storage(request):
@@ -127,10 +143,15 @@ async def post_events(request: web.Request) -> web.Response:
         body = [body]
     if not isinstance(body, list):
         raise BadRequest("expected an event object or a list of events", code="invalid_event")
-    events = [Event.from_json(obj) for obj in body]
-    stored = await run_write(request, _storage(request).insert_events,
-                             request.match_info["bucket_id"], events)
-    return json_response(stored[0].to_json() if len(stored) == 1 else None)
+    bucket_id = request.match_info["bucket_id"]
+    if len(body) == 1:
+        stored = await run_write(request, _storage(request).insert_events, bucket_id,
+                                 [Event.from_json(body[0])])
+        return json_response(stored[0].to_json())
+    # A list answers null, so its events go in as rows: no Event objects made or returned.
+    await run_write(request, _storage(request).insert_rows, bucket_id,
+                    [row_from_json(obj) for obj in body])
+    return json_response(None)
 
 
 @routes.get("/api/0/buckets/{bucket_id}/events/count")
