@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 
 from aiohttp import web
@@ -40,8 +41,8 @@ def parse_json(body: bytes):
     if not body:
         raise BadRequest("the request body is empty: expected JSON", code="invalid_json")
     try:
-        try:
-            text = body.decode("utf-8-sig")
+        try:  # not the utf-8-sig codec: it is written in Python, 2 µs a heartbeat
+            text = body[3:].decode() if body.startswith(codecs.BOM_UTF8) else body.decode()
         except UnicodeDecodeError:
             text = body.decode(json.detect_encoding(body), "surrogatepass")
         return _decode(text)

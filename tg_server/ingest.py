@@ -44,11 +44,13 @@ log = logging.getLogger("tg_server")
 MAX_HEAD = 64 * 1024  # aiohttp's own limits (8 KiB lines, 128 headers) are well inside this
 MAX_SHORTCUT_BODY = 16 * 1024  # one heartbeat is ~150 bytes; bigger batches go through aiohttp
 BUCKETS_PREFIX = "/api/0/buckets/"
-# Header lines a shortcut accepts: a token name, a colon, printable ASCII (no obs-fold).
+# Header lines as framing reads them: a token name, a colon, printable ASCII (no obs-fold,
+# no bytes beyond ASCII); a connection sending any other kind is left to aiohttp.
 _HEADER_LINES = re.compile(rb"(?:[!#$%&'*+.^_`|~0-9A-Za-z-]+:[\t\x20-\x7e]*\r\n)*")
+_HEADER = re.compile(rb"([^:]+):[ \t]*(.*?)[ \t]*\r\n")
 _SAFE_TARGET = re.compile(r"[A-Za-z0-9._~!$&'()*+,;=:@/?-]+")  # no %, no spaces, ASCII only
 # Request headers after which aiohttp must see the request (each changes how it is answered).
-_NOT_SHORTCUT = (b"origin", b"cookie", b"expect", b"content-encoding", b"upgrade")
+_NOT_SHORTCUT = {b"origin", b"cookie", b"expect", b"content-encoding", b"upgrade"}
 
 
 class IngestServer(web.Server):
@@ -116,17 +118,14 @@ class IngestProtocol(RequestHandler):
         except (UnicodeDecodeError, ValueError):
             self._give_up(data)
             return b""
-        headers = {}
-        for line in data[line_end + 2:head_end].split(b"\r\n"):
-            name, _, value = line.partition(b":")
-            name = name.lower()
-            if name in headers:  # repeated: only aiohttp decides what that means
-                headers[name] = None
-            else:
-                headers[name] = value.strip()
-        length_text = headers.get(b"content-length", b"0")
-        if (version != "HTTP/1.1" or b"transfer-encoding" in headers or b"upgrade" in headers
-                or length_text is None or not length_text.isdigit()):
+        headers = None
+        if _HEADER_LINES.fullmatch(data, line_end + 2, head_end + 2):
+            pairs = _HEADER.findall(data, line_end + 2, head_end + 2)
+            headers = {name.lower(): value for name, value in pairs}
+        length_text = headers.get(b"content-length", b"0") if headers else b"0"
+        if (headers is None or len(headers) < len(pairs)  # odd bytes or a repeated header
+                or version != "HTTP/1.1" or b"transfer-encoding" in headers
+                or b"upgrade" in headers or not length_text.isdigit()):
             self._give_up(data)
             return b""
         body_start, length = head_end + 4, int(length_text)
@@ -135,7 +134,7 @@ class IngestProtocol(RequestHandler):
                 self._pending = data  # wait for the whole (small) body
                 return b""
             request_end = body_start + length
-            answer = self._shortcut(data[:request_end], target, headers, data[body_start:request_end])
+            answer = self._shortcut(target, headers, data[body_start:request_end])
             if answer is not None:
                 self.transport.write(answer)
                 return data[request_end:]
@@ -151,15 +150,14 @@ class IngestProtocol(RequestHandler):
         self._aiohttp_only = True
         super().data_received(data)
 
-    def _shortcut(self, request: bytes, target: str, headers: dict, body: bytes) -> bytes | None:
+    def _shortcut(self, target: str, headers: dict, body: bytes) -> bytes | None:
         """The whole HTTP answer to a heartbeat request, or None to let aiohttp answer it."""
         path, _, query = target.partition("?")
         bucket_id, _, endpoint = path[len(BUCKETS_PREFIX):].partition("/")
         merge = INGEST_ROUTES.get(endpoint)
         if (merge is None or not bucket_id or not query.startswith("pulsetime=") or "&" in query
                 or not _SAFE_TARGET.fullmatch(target) or not self._idle()
-                or not _HEADER_LINES.fullmatch(request, request.find(b"\r\n") + 2, len(request) - len(body) - 2)
-                or any(name in headers for name in _NOT_SHORTCUT)
+                or not _NOT_SHORTCUT.isdisjoint(headers)
                 or headers.get(b"connection", b"keep-alive").lower() != b"keep-alive"
                 or not self._allowed(headers)):
             return None
