@@ -19,12 +19,12 @@ MIN_TIMESTAMP = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_TIMESTAMP = datetime(9000, 1, 1, tzinfo=UTC)
 MAX_DURATION = 100 * 365 * 86400.0  # a century, in seconds
 MAX_ID = 2**53  # ids stay exact in JavaScript and fit SQLite's 64-bit integers
+ONE_US = timedelta(microseconds=1)
 
 
 def to_us(dt: datetime) -> int:
     """Microseconds since the Unix epoch for an aware datetime (exact integer arithmetic)."""
-    delta = dt - EPOCH
-    return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return (dt - EPOCH) // ONE_US
 
 
 def from_us(us: int) -> datetime:
@@ -118,6 +118,9 @@ class Event:
             out = {"id": self.id, **out}
         return out
 
+    def to_row(self) -> "EventRow":
+        return to_us(self.timestamp), round(self.duration * 1e6), self.data, self.id
+
     @classmethod
     def from_json(cls, obj) -> "Event":
         """Build an event from a client's JSON object, validating every field.
@@ -143,3 +146,22 @@ class Event:
             raise BadRequest(f"event 'id' must be an integer from 1 to {MAX_ID - 1}",
                              code="invalid_event")
         return cls(timestamp, duration, data, eid)
+
+
+EventRow = tuple[int, int, dict, "int | None"]  # (timestamp µs, duration µs, data, id)
+
+
+def row_from_json(obj) -> EventRow:
+    """A client's JSON event as a storage row: Event.from_json's rules and errors, without
+    building the Event for the common shape (that was a tenth of a bulk insert's cost)."""
+    if type(obj) is dict:
+        text, duration, data = obj.get("timestamp"), obj.get("duration", 0), obj.get("data")
+        if (type(text) is str and (type(duration) is float or type(duration) is int)
+                and 0 <= duration <= MAX_DURATION and type(data) is dict and obj.get("id") is None):
+            try:
+                dt = datetime.fromisoformat(text)
+            except ValueError:
+                dt = None
+            if dt is not None and dt.tzinfo is UTC and MIN_TIMESTAMP <= dt < MAX_TIMESTAMP:
+                return (dt - EPOCH) // ONE_US, round(duration * 1e6), data, None
+    return Event.from_json(obj).to_row()  # any other shape: the full rules, with their messages

@@ -57,9 +57,8 @@ def _v1_initial(db: SqliteDatabase) -> None:
 
 # Inserts maintain the rollup from Python, one upsert per (day, data) of a batch: the
 # per-row trigger cost 5 µs of the 7.8 µs an inserted event took (bench/RESULTS.md).
-ROLLUP_UPSERT = """INSERT INTO event_rollup (bucket_id, day, data_id, duration, count, first)
-    VALUES (?, ?, ?, ?, ?, ?)
-    ON CONFLICT (bucket_id, day, data_id) DO UPDATE SET
+ROLLUP_INSERT = "INSERT INTO event_rollup (bucket_id, day, data_id, duration, count, first)"
+ROLLUP_MERGE = """ON CONFLICT (bucket_id, day, data_id) DO UPDATE SET
         duration = duration + excluded.duration, count = count + excluded.count,
         first = min(first, excluded.first)"""
 

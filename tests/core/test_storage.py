@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from tg_core.errors import BadRequest, NotFound
-from tg_core.event import Event, from_us
+from tg_core.event import MAX_DURATION, MAX_ID, Event, from_us, row_from_json
 from tg_core.heartbeat import heartbeat_merge
 from tg_core.schema import SCHEMA_VERSION
 from tg_core.storage import Storage
@@ -271,3 +271,97 @@ def test_storage_creates_its_directory(tmp_path):
     s = Storage(tmp_path / "new" / "nested" / "tg.db")
     assert s.create_bucket("b", "t") and s.count_events("b") == 0
     s.close()
+
+
+# Client JSON the bulk path (row_from_json) must take exactly as Event.from_json does.
+GOOD_EVENT_JSON = [
+    {"timestamp": "2024-03-01T12:00:00.123+00:00", "duration": 1.5, "data": {"app": "a"}},
+    {"timestamp": "2024-03-01T12:00:00.123456Z", "duration": 2, "data": {"n": [1, {"x": None}]}},
+    {"timestamp": "2024-03-01T14:00:00+02:00", "data": {}},  # an offset: converted to UTC
+    {"timestamp": "2024-03-01T12:00:00"},  # no offset: UTC; no duration, no data
+    {"timestamp": " 2024-03-01T12:00:00z "},
+    {"timestamp": "2024-03-01T12:00:00+00:00", "duration": None, "data": None, "id": None},
+    {"timestamp": "2024-03-01T12:00:00+00:00", "duration": 0.0000015, "data": {"a": "b"}},
+    {"timestamp": "2024-03-01T12:00:00+00:00", "duration": 3, "data": {"a": "b"}, "id": 7},
+    {"timestamp": "1970-01-01T00:00:00+00:00", "duration": 0},
+    {"timestamp": "8999-12-31T23:59:59.999999+00:00", "duration": MAX_DURATION},
+]
+BAD_EVENT_JSON = [
+    ([1], "invalid_event"),
+    ("2024-03-01T12:00:00Z", "invalid_event"),
+    ({"duration": 1}, "invalid_event"),
+    ({"timestamp": None}, "invalid_timestamp"),
+    ({"timestamp": 1709294400}, "invalid_timestamp"),
+    ({"timestamp": "2024-13-01T00:00:00Z"}, "invalid_timestamp"),
+    ({"timestamp": "yesterday"}, "invalid_timestamp"),
+    ({"timestamp": "1969-12-31T23:59:59+00:00"}, "invalid_timestamp"),
+    ({"timestamp": "9000-01-01T00:00:00+00:00"}, "invalid_timestamp"),
+    ({"timestamp": "2024-03-01T12:00:00Z", "duration": -1}, "invalid_duration"),
+    ({"timestamp": "2024-03-01T12:00:00Z", "duration": "1"}, "invalid_duration"),
+    ({"timestamp": "2024-03-01T12:00:00Z", "duration": True}, "invalid_duration"),
+    ({"timestamp": "2024-03-01T12:00:00Z", "duration": float("nan")}, "invalid_duration"),
+    ({"timestamp": "2024-03-01T12:00:00Z", "duration": float("inf")}, "invalid_duration"),
+    ({"timestamp": "2024-03-01T12:00:00Z", "duration": MAX_DURATION * 2}, "invalid_duration"),
+    ({"timestamp": "2024-03-01T12:00:00Z", "data": [1]}, "invalid_event"),
+    ({"timestamp": "2024-03-01T12:00:00Z", "data": "app"}, "invalid_event"),
+    ({"timestamp": "2024-03-01T12:00:00Z", "id": "7"}, "invalid_event"),
+    ({"timestamp": "2024-03-01T12:00:00Z", "id": True}, "invalid_event"),
+    ({"timestamp": "2024-03-01T12:00:00Z", "id": 0}, "invalid_event"),
+    ({"timestamp": "2024-03-01T12:00:00Z", "id": 1.0}, "invalid_event"),
+    ({"timestamp": "2024-03-01T12:00:00Z", "id": MAX_ID}, "invalid_event"),
+]
+
+
+@pytest.mark.parametrize("obj", GOOD_EVENT_JSON)
+def test_event_rows_from_json_are_the_events_rows(obj):
+    assert row_from_json(obj) == Event.from_json(obj).to_row()
+
+
+@pytest.mark.parametrize("obj,code", BAD_EVENT_JSON)
+def test_event_rows_from_json_refuse_what_events_refuse(obj, code):
+    with pytest.raises(BadRequest) as as_row:
+        row_from_json(obj)
+    with pytest.raises(BadRequest) as as_event:
+        Event.from_json(obj)
+    assert (as_row.value.code, as_row.value.message) == (as_event.value.code, as_event.value.message)
+    assert as_row.value.code == code
+
+
+def test_inserted_rows_get_new_ids_or_replace_by_theirs(storage):
+    rows = [row_from_json({"timestamp": at(i).isoformat(), "duration": 1, "data": {"i": str(i)}})
+            for i in range(3)]
+    ids = storage.insert_rows("win", rows)
+    assert list(ids) == [ids[0], ids[0] + 1, ids[0] + 2]
+    replaced = row_from_json({"timestamp": at(10).isoformat(), "data": {"i": "x"}, "id": ids[1]})
+    again = storage.insert_rows("win", [rows[0][:3] + (None,), replaced])
+    assert again[1] == ids[1] and again[0] == ids[2] + 1
+    assert [(e.id, e.data) for e in storage.get_events("win")] == [
+        (ids[0], {"i": "0"}), (again[0], {"i": "0"}), (ids[2], {"i": "2"}), (ids[1], {"i": "x"})]
+
+
+def test_data_interning_tells_apart_values_python_finds_equal(storage):
+    datas = [{"n": 1}, {"n": 1.0}, {"n": True}, {"n": "1"}, {"a": "x", "b": "y"}, {"b": "y", "a": "x"},
+             {"n": "1"}, {"n": 1}]
+    for _ in range(2):  # the second time every data object is known
+        storage.insert_events("win", [Event(at(i), 1, d) for i, d in enumerate(datas)])
+
+    def typed(data):
+        return sorted((k, v, type(v)) for k, v in data.items())
+
+    assert [typed(e.data) for e in storage.get_events("win")] == [typed(d) for d in datas for _ in range(2)]
+    assert storage._sql("SELECT count(*) FROM event_data").fetchone()[0] == 5
+
+
+def test_failed_bulk_insert_stores_nothing_and_keeps_the_caches_right(storage):
+    storage.insert_rows("win", [row_from_json({"timestamp": at(0).isoformat(), "data": {"app": "a"}})])
+    good = [row_from_json({"timestamp": at(i).isoformat(), "duration": 1, "data": {"app": f"new{i}"}})
+            for i in range(1, 300)]
+    clash = row_from_json({"timestamp": at(400).isoformat(), "data": {"app": "z"}, "id": 999})
+    with pytest.raises(sqlite3.IntegrityError):  # fails after the new data were interned
+        storage.insert_rows("win", good + [clash, clash])
+    assert events(storage) == [(at(0), 0.0, {"app": "a"})]
+    hb(storage, 3, {"app": "a"})  # the cached last event is still the one stored
+    storage.insert_events("win", [Event(at(350), 0, {"app": "other"})])  # takes a freed data id
+    storage.insert_rows("win", good)  # their data interned again, not taken from the cache
+    assert events(storage)[1:300] == [(at(i), 1.0, {"app": f"new{i}"}) for i in range(1, 300)]
+    assert [e.duration for e in storage.summarize_by_keys("win", None, None, ["app"])] == [3.0] + [1.0] * 299 + [0.0]
