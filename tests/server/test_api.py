@@ -81,6 +81,52 @@ def test_batch_with_one_bad_heartbeat_stores_nothing(server, bucket):
     assert server.api("GET", "buckets/b1/events/count").json() == 0
 
 
+# Bad events inside a bulk POST, as raw JSON: each is a 400 with its code, and stores nothing.
+BAD_BATCH_EVENTS = [
+    ('5', "invalid_event"),
+    ('{"duration": 1}', "invalid_event"),
+    ('{"timestamp": null}', "invalid_timestamp"),
+    ('{"timestamp": "2024-13-01T00:00:00Z"}', "invalid_timestamp"),
+    ('{"timestamp": "1969-12-31T23:59:59+00:00"}', "invalid_timestamp"),
+    ('{"timestamp": "9000-01-01T00:00:00+00:00"}', "invalid_timestamp"),
+    ('{"timestamp": "2024-05-01T10:00:00+00:00", "duration": -0.5}', "invalid_duration"),
+    ('{"timestamp": "2024-05-01T10:00:00+00:00", "duration": "2"}', "invalid_duration"),
+    ('{"timestamp": "2024-05-01T10:00:00+00:00", "duration": false}', "invalid_duration"),
+    ('{"timestamp": "2024-05-01T10:00:00+00:00", "duration": 1e300}', "invalid_duration"),
+    ('{"timestamp": "2024-05-01T10:00:00+00:00", "data": ["app"]}', "invalid_event"),
+    ('{"timestamp": "2024-05-01T10:00:00+00:00", "id": "3"}', "invalid_event"),
+    ('{"timestamp": "2024-05-01T10:00:00+00:00", "id": 0}', "invalid_event"),
+    ('{"timestamp": "2024-05-01T10:00:00+00:00", "id": 9007199254740992}', "invalid_event"),
+]
+
+
+def test_bulk_post_with_one_bad_event_stores_nothing(server, bucket):
+    good = ",".join(json.dumps(ev(i, {"app": f"new{i}"})) for i in range(3))
+    for bad, code in BAD_BATCH_EVENTS:
+        r = server.api("POST", "buckets/b1/events", data=f"[{good},{bad}]".encode(),
+                       headers={"Content-Type": "application/json"})
+        assert (r.status_code, r.json()["error"]["code"]) == (400, code), bad
+        assert server.api("GET", "buckets/b1/events/count").json() == 0
+    r = server.api("POST", "buckets/b1/events", data=f"[{good}]".encode(),
+                   headers={"Content-Type": "application/json"})
+    assert r.status_code == 200 and r.json() is None
+    assert [e["data"]["app"] for e in server.api("GET", "buckets/b1/events").json()] == ["new2", "new1", "new0"]
+
+
+def test_bulk_post_stores_events_as_single_posts_do(server, bucket):
+    batch = [{"timestamp": "2024-05-01T12:00:00+02:00", "duration": 2, "data": {"app": "a"}},
+             {"timestamp": "2024-05-01T10:00:01.5Z", "duration": 0.25},
+             {"timestamp": "2024-05-01T10:00:03", "data": {"app": "b", "n": [1, {"x": None}]}}]
+    assert server.api("POST", "buckets/b1/events", json=batch).status_code == 200
+    singles = [server.api("POST", "buckets/b1/events", json=e).json() for e in batch]
+    got = server.api("GET", "buckets/b1/events").json()
+    pairs = {}
+    for e in got:
+        pairs.setdefault((e["timestamp"], e["duration"], json.dumps(e["data"], sort_keys=True)), []).append(e["id"])
+    assert len(pairs) == 3 and all(len(ids) == 2 for ids in pairs.values())
+    assert {(e["timestamp"], e["duration"]) for e in singles} == {(t, d) for t, d, _ in pairs}
+
+
 def test_settings(server):
     assert server.api("GET", "settings/nothing").json() is None
     assert server.api("POST", "settings/theme", json="dark").status_code == 200
