@@ -33,7 +33,11 @@ class Bucket(BaseModel):
     hostname = TextField(default="unknown")
     created = TextField()  # ISO 8601 UTC
     data = TextField(default="{}")  # JSON object: ActivityWatch's free-form bucket data
-    max_duration = BigIntegerField(default=0)  # µs; bounds overlap look-ups (kept by trigger)
+    max_duration = BigIntegerField(default=0)  # µs, at least the longest event's: bounds overlap look-ups
+    # The open event (see tg_core.storage._Open): its key, and its duration in the rollup.
+    open_timestamp = BigIntegerField(null=True)
+    open_id = BigIntegerField(null=True)
+    open_base = BigIntegerField(null=True)
 
 
 class EventData(BaseModel):

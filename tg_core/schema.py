@@ -10,9 +10,10 @@ from . import models
 
 DAY_US = 86_400_000_000
 
-# The rollup and the bucket's max_duration are kept by triggers, so no code path (API,
-# import, heartbeat, delete) can forget them. Event key columns never change in place:
-# storage replaces an event by delete + insert, and the last trigger enforces that.
+# Version 1 kept the rollup and the bucket's max_duration by triggers; later versions moved
+# the insert and duration-update parts into tg_core.storage, where they cost less (v2, v3).
+# Event key columns never change in place: storage replaces an event by delete + insert,
+# and the last trigger enforces that.
 _TRIGGERS = [
     f"""CREATE TRIGGER event_after_insert AFTER INSERT ON event BEGIN
         INSERT INTO event_rollup (bucket_id, day, data_id, duration, count, first)
@@ -69,7 +70,18 @@ def _v2_rollup_from_python(db: SqliteDatabase) -> None:
     db.execute_sql("DROP TRIGGER event_after_insert")
 
 
-MIGRATIONS = [_v1_initial, _v2_rollup_from_python]
+def _v3_open_event(db: SqliteDatabase) -> None:
+    # Heartbeats extend the bucket's open event with a one-row UPDATE: the duration trigger
+    # made each of them write the rollup's page too (42 against 21 µs, bench/RESULTS.md).
+    # Storage now keeps the rollup and max_duration (see tg_core.storage._Open).
+    columns = {row[1] for row in db.execute_sql("PRAGMA table_info(bucket)")}
+    for name in ("open_timestamp", "open_id", "open_base"):
+        if name not in columns:  # a database made by v1 from today's models has them already
+            db.execute_sql(f"ALTER TABLE bucket ADD COLUMN {name} INTEGER")
+    db.execute_sql("DROP TRIGGER event_after_update_duration")
+
+
+MIGRATIONS = [_v1_initial, _v2_rollup_from_python, _v3_open_event]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -25,6 +25,8 @@ from .event import Event, EventRow, format_timestamp, from_us, parse_timestamp, 
 from .heartbeat import merged_duration_us
 from .schema import DAY_US, ROLLUP_INSERT, ROLLUP_MERGE, migrate
 
+HOUR_US = 3_600_000_000
+
 PRAGMAS = {
     "journal_mode": "wal",
     # NORMAL in WAL mode: a commit is in the WAL before we answer, so a killed server loses
@@ -94,6 +96,21 @@ class _Last:
     data_id: int
 
 
+@dataclass(frozen=True, slots=True)
+class _Open:
+    """A bucket's open event: the one its heartbeats are extending.
+
+    The per-day rollup holds it at `base` µs, its duration when it was opened, so a heartbeat
+    that extends it is a one-row UPDATE of the event alone; a summary adds the growth since
+    (duration - base) read from the event row in the same statement. Another event opening,
+    or this one being deleted, first closes it: its growth goes into the rollup.
+    """
+
+    timestamp: int
+    id: int
+    base: int
+
+
 class Storage:
     """TimelyGator's database. Open one per process; `close()` at exit."""
 
@@ -130,12 +147,15 @@ class Storage:
         return _WriteTransaction(self)
 
     def _load_buckets(self) -> None:
-        self._buckets, self._max_durations = {}, {}
-        for bid, name, btype, client, hostname, created, data, max_duration in self._sql(
-                "SELECT id, name, type, client, hostname, created, data, max_duration FROM bucket"):
+        self._buckets, self._max_durations, self._open = {}, {}, {}
+        for (bid, name, btype, client, hostname, created, data, max_duration, open_ts, open_id,
+             open_base) in self._sql("SELECT id, name, type, client, hostname, created, data, "
+                                     "max_duration, open_timestamp, open_id, open_base FROM bucket"):
             self._buckets[name] = BucketInfo(bid, name, btype, client, hostname, created,
                                              json.loads(data))
             self._max_durations[bid] = max_duration
+            if open_id is not None:
+                self._open[bid] = _Open(open_ts, open_id, open_base)
 
     def _bucket(self, name: str) -> BucketInfo:
         info = self._buckets.get(name)
@@ -268,6 +288,7 @@ class Storage:
             self._sql("DELETE FROM bucket WHERE id = ?", (info.id,))
             del self._buckets[name]
             self._last.pop(info.id, None)
+            self._open.pop(info.id, None)
 
     # -- events ---------------------------------------------------------------------------
 
@@ -365,6 +386,9 @@ class Storage:
                         (info.id, event_id)).fetchone()
         if row is None:
             return False
+        opened = self._open.get(info.id)
+        if opened is not None and (opened.timestamp, opened.id) == (row[0], event_id):
+            self._close_open(info)  # the delete trigger takes its whole duration off the rollup
         self._sql("DELETE FROM event WHERE bucket_id = ? AND timestamp = ? AND id = ?",
                   (info.id, row[0], event_id))
         last = self._last.get(info.id)
@@ -456,7 +480,7 @@ class Storage:
     def heartbeat(self, name: str, heartbeat: Event, pulsetime: float) -> Event:
         """Merge one heartbeat (see tg_core.heartbeat); returns the resulting event.
 
-        The common case, extending the bucket's last event, is one UPDATE that is atomic by
+        The common case, extending the bucket's open event, is one UPDATE that is atomic by
         itself, so it runs without BEGIN/COMMIT; only a new event needs a transaction.
         """
         info = self._bucket(name)
@@ -474,9 +498,12 @@ class Storage:
             for hb in heartbeats:
                 result = self._extend_last(info, hb, pulse_us)
                 if result is None:
-                    new = Event(hb.timestamp, hb.duration, hb.data)
-                    new.id = self._insert_rows(info, [new.to_row()], tx)[0]
-                    result = new
+                    previous = self._last.get(info.id)
+                    result = Event(hb.timestamp, hb.duration, hb.data)
+                    result.id = self._insert_rows(info, [result.to_row()], tx)[0]
+                    last = self._last_event(info.id)
+                    if last.id == result.id:  # the next heartbeats will extend it
+                        self._open_event(info, last, previous)
         return result
 
     def _extend_last(self, info: BucketInfo, hb: Event, pulse_us: int) -> Event | None:
@@ -490,12 +517,57 @@ class Storage:
         if duration is None:
             return None
         if duration != last.duration:
-            self._sql("UPDATE event SET duration = ? WHERE bucket_id = ? AND timestamp = ? AND id = ?",
-                      (duration, info.id, last.timestamp, last.id))
+            opened = self._open.get(info.id)
+            if opened is not None and opened.id == last.id and opened.timestamp == last.timestamp:
+                self._set_duration(info, last, duration)
+            else:
+                with self._write():
+                    self._open_event(info, last)
+                    self._set_duration(info, last, duration)
             last.duration = duration
-            if duration > self._max_durations.get(info.id, 0):  # the update trigger raised it
-                self._max_durations[info.id] = duration
         return Event(from_us(last.timestamp), duration / 1e6, hb.data, last.id)
+
+    def _set_duration(self, info: BucketInfo, last: _Last, duration: int) -> None:
+        """Write the open event's new duration. The bucket's max_duration goes first: a bound
+        that is too big is safe; rounded up, it is written once an hour as an event grows."""
+        if duration > self._max_durations.get(info.id, 0):
+            bound = duration + HOUR_US
+            self._sql("UPDATE bucket SET max_duration = ? WHERE id = ?", (bound, info.id))
+            self._max_durations[info.id] = bound
+        self.db.connection().execute(
+            "UPDATE event SET duration = ? WHERE bucket_id = ? AND timestamp = ? AND id = ?",
+            (duration, info.id, last.timestamp, last.id))
+
+    def _open_event(self, info: BucketInfo, last: _Last, previous: _Last | None = None) -> None:
+        """Make `last` the bucket's open event, closing the one before (inside a write).
+        `previous` is the cached state of the event that was last before, if known."""
+        self._close_open(info, previous, clear=False)
+        self.db.connection().execute(
+            "UPDATE bucket SET open_timestamp = ?, open_id = ?, open_base = ? WHERE id = ?",
+            (last.timestamp, last.id, last.duration, info.id))
+        self._open[info.id] = _Open(last.timestamp, last.id, last.duration)
+
+    def _close_open(self, info: BucketInfo, known: _Last | None = None, clear: bool = True) -> None:
+        """Account the open event's growth in the rollup, so no event is open (inside a write).
+        `known` saves reading the event when it is the open one."""
+        opened = self._open.pop(info.id, None)
+        if opened is None:
+            return
+        conn = self.db.connection()
+        if known is None or (known.timestamp, known.id) != (opened.timestamp, opened.id):
+            known = self._last.get(info.id)
+        if known is not None and (known.timestamp, known.id) == (opened.timestamp, opened.id):
+            row = (known.duration, known.data_id)
+        else:
+            row = conn.execute("SELECT duration, data_id FROM event WHERE bucket_id = ? AND "
+                               "timestamp = ? AND id = ?", (info.id, opened.timestamp, opened.id)).fetchone()
+        if row is not None and row[0] != opened.base:
+            conn.execute("UPDATE event_rollup SET duration = duration + ? "
+                         "WHERE bucket_id = ? AND day = ? AND data_id = ?",
+                         (row[0] - opened.base, info.id, opened.timestamp // DAY_US, row[1]))
+        if clear:
+            conn.execute("UPDATE bucket SET open_timestamp = NULL, open_id = NULL, open_base = NULL "
+                         "WHERE id = ?", (info.id,))
 
     # -- summaries ------------------------------------------------------------------------
 
@@ -528,9 +600,7 @@ class Storage:
         hi = end_us if end_us is not None else (1 << 62)
         first_day, last_day = -(-lo // DAY_US), hi // DAY_US  # whole days: [first_day, last_day)
         if last_day - first_day >= 2:
-            add(self._sql("SELECT data_id, sum(duration), min(first), min(first) FROM event_rollup "
-                          "WHERE bucket_id = ? AND day >= ? AND day < ? GROUP BY data_id",
-                          (info.id, first_day, last_day)))
+            add(self._sql(_ROLLUP_SUMS, (info.id, first_day, last_day)))
             if end_us is not None:  # events of those days that run past `end`: crop them
                 lower = max(first_day * DAY_US, end_us - self._max_duration(info))
                 add(self._sql("SELECT data_id, -sum(timestamp + duration - ?), NULL, NULL "
@@ -771,6 +841,17 @@ def _flat_key(data: dict) -> tuple | None:
     """
     flat = (*data, *data.values())
     return flat if all(type(x) is str for x in flat) else None
+
+
+# Per data id over whole days [?2, ?3): the rollup, plus the growth of the open event (see
+# _Open) when it starts in those days; one statement, so both parts read the same snapshot.
+_ROLLUP_SUMS = f"""SELECT data_id, sum(duration), min(first), min(first) FROM (
+    SELECT data_id, duration, first FROM event_rollup WHERE bucket_id = ?1 AND day >= ?2 AND day < ?3
+    UNION ALL
+    SELECT e.data_id, e.duration - b.open_base, NULL FROM bucket b JOIN event e
+        ON e.bucket_id = b.id AND e.timestamp = b.open_timestamp AND e.id = b.open_id
+    WHERE b.id = ?1 AND e.timestamp >= ?2 * {DAY_US} AND e.timestamp < ?3 * {DAY_US})
+GROUP BY data_id"""
 
 
 def _crop(row, start_us, end_us):

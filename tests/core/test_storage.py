@@ -257,7 +257,7 @@ def test_a_version_1_database_is_migrated_and_keeps_its_rollup(tmp_path):
     s.insert_events("old", [Event(from_us(1_700_000_000_000_000 + 5 * 86_400_000_000), 60, {"app": "a"})])
     (total,) = s.summarize_by_keys("old", None, None, ["app"])
     assert total.duration == 360 and s.count_events("old") == 6
-    assert s.db.execute_sql("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    assert s.db.execute_sql("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     s.close()
 
 
