@@ -20,6 +20,15 @@ def _reject_constant(name):
 dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 _decode = json.JSONDecoder(parse_constant=_reject_constant).decode
 
+try:  # optional: reads a bulk insert in ~1.2 µs an event, digit check included, instead of 2.2
+    from orjson import JSONDecodeError as _FastDecodeError, loads as _fast_loads
+except ImportError:
+    _fast_loads = None
+# orjson reads an integer beyond 64 bits as a float; json keeps it exact. Bodies with 19 digits
+# in a row (such an integer, or any other text) are left to json.
+_DIGITS_AS_NINES = bytes(0x39 if 0x30 <= b <= 0x39 else 0x20 for b in range(256))
+_LONG_DIGIT_RUN = b"9" * 19
+
 
 def json_response(obj, status: int = 200, headers=None) -> web.Response:
     return web.Response(text=dumps(obj), status=status, content_type="application/json",
@@ -40,6 +49,11 @@ def parse_json(body: bytes):
     UTF-8 with or without a BOM, and UTF-16/32."""
     if not body:
         raise BadRequest("the request body is empty: expected JSON", code="invalid_json")
+    if _fast_loads is not None and _LONG_DIGIT_RUN not in body.translate(_DIGITS_AS_NINES):
+        try:
+            return _fast_loads(body)
+        except _FastDecodeError:
+            pass  # json decides, with its messages; it also reads a BOM, UTF-16, lone surrogates
     try:
         try:  # not the utf-8-sig codec: it is written in Python, 2 µs a heartbeat
             text = body[3:].decode() if body.startswith(codecs.BOM_UTF8) else body.decode()

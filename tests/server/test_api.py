@@ -6,6 +6,10 @@ import json
 
 import pytest
 
+from tg_core.errors import BadRequest
+from tg_server.api.buckets import INLINE_EVENTS_BODY
+from tg_server.http import parse_json
+
 T = "2024-05-01T10:00:00+00:00"
 
 
@@ -125,6 +129,42 @@ def test_bulk_post_stores_events_as_single_posts_do(server, bucket):
         pairs.setdefault((e["timestamp"], e["duration"], json.dumps(e["data"], sort_keys=True)), []).append(e["id"])
     assert len(pairs) == 3 and all(len(ids) == 2 for ids in pairs.values())
     assert {(e["timestamp"], e["duration"]) for e in singles} == {(t, d) for t, d, _ in pairs}
+
+
+def test_bulk_post_too_big_for_the_loop_is_all_or_nothing_too(server, bucket):
+    events = [ev(i % 60, {"app": "a", "title": "t" * 200 + str(i)}) for i in range(1500)]
+    assert len(json.dumps(events)) > INLINE_EVENTS_BODY  # parsed and inserted in the writer thread
+    bad = events + [{"timestamp": "2024-05-01T10:00:00+00:00", "duration": -1}]
+    r = server.api("POST", "buckets/b1/events", json=bad)
+    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_duration"
+    assert server.api("GET", "buckets/b1/events/count").json() == 0
+    assert server.api("POST", "buckets/b1/events", json=events).status_code == 200
+    assert server.api("GET", "buckets/b1/events/count").json() == 1500
+
+
+# Bodies on which a faster parser could differ from json: each must parse exactly as json.loads.
+JSON_EDGE_BODIES = [
+    b'{"n": 123456789012345678901234567890, "m": -9223372036854775809, "u": 18446744073709551616}',
+    b'[1.0000000000000002, 5e-324, 0.1, -0.0, 1e22, 123456789.123456789e-5]',
+    b'[1e400, -1e400]',
+    b'{"a": 1, "a": 2, "b": 3}',
+    b'"\\ud800 \\udc00\\ud800 \\ud83d\\ude00"',
+    b'\xef\xbb\xbf{"bom": true}',
+    '{"utf16": "\u00e9"}'.encode("utf-16"),
+    '{"title": "caf\u00e9 \u2014 Z\u00fcrich"}'.encode(),
+]
+
+
+@pytest.mark.parametrize("body", JSON_EDGE_BODIES)
+def test_request_json_parses_as_json_loads_does(body):
+    assert repr(parse_json(body)) == repr(json.loads(body))
+
+
+@pytest.mark.parametrize("body", [b"{not json", b"[1, 2", b'{"a": NaN}', b"[Infinity]", b"\xff", b"1 2"])
+def test_bad_request_json_is_invalid_json(body):
+    with pytest.raises(BadRequest) as err:
+        parse_json(body)
+    assert err.value.code == "invalid_json"
 
 
 def test_settings(server):
