@@ -19,12 +19,12 @@ MIN_TIMESTAMP = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_TIMESTAMP = datetime(9000, 1, 1, tzinfo=UTC)
 MAX_DURATION = 100 * 365 * 86400.0  # a century, in seconds
 MAX_ID = 2**53  # ids stay exact in JavaScript and fit SQLite's 64-bit integers
-ONE_US = timedelta(microseconds=1)
 
 
 def to_us(dt: datetime) -> int:
     """Microseconds since the Unix epoch for an aware datetime (exact integer arithmetic)."""
-    return (dt - EPOCH) // ONE_US
+    delta = dt - EPOCH
+    return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 def from_us(us: int) -> datetime:
@@ -153,7 +153,8 @@ EventRow = tuple[int, int, dict, "int | None"]  # (timestamp µs, duration µs, 
 
 def row_from_json(obj) -> EventRow:
     """A client's JSON event as a storage row: Event.from_json's rules and errors, without
-    building the Event for the common shape (that was a tenth of a bulk insert's cost)."""
+    building the Event for the common shape (a third fewer instructions than from_json and
+    to_row, callgrind)."""
     if type(obj) is dict:
         text, duration, data = obj.get("timestamp"), obj.get("duration", 0), obj.get("data")
         if (type(text) is str and (type(duration) is float or type(duration) is int)
@@ -163,5 +164,5 @@ def row_from_json(obj) -> EventRow:
             except ValueError:
                 dt = None
             if dt is not None and dt.tzinfo is UTC and MIN_TIMESTAMP <= dt < MAX_TIMESTAMP:
-                return (dt - EPOCH) // ONE_US, round(duration * 1e6), data, None
+                return to_us(dt), round(duration * 1e6), data, None
     return Event.from_json(obj).to_row()  # any other shape: the full rules, with their messages
