@@ -180,7 +180,17 @@ class Storage:
             ids = [None] * len(datas)
         if None not in ids:
             return ids
-        unknown = {i: canonical_json(datas[i]) for i, did in enumerate(ids) if did is None}
+        unknown: dict[int, str] = {}  # position -> canonical JSON
+        canonical_of: dict[tuple, str] = {}  # flat key -> canonical JSON, once per call
+        for i, did in enumerate(ids):
+            if did is None:
+                flat = _flat_key(datas[i])
+                key = canonical_of.get(flat)
+                if key is None:
+                    key = canonical_json(datas[i])
+                    if flat is not None:
+                        canonical_of[flat] = key
+                unknown[i] = key
         missing = list({k for k in unknown.values() if k not in known and k not in pending})
         cursor = self.db.cursor()
         for start in range(0, len(missing), 500):
@@ -190,10 +200,9 @@ class Storage:
             pending.update((key, did) for did, key in self._sql(
                 f"SELECT id, json FROM event_data WHERE json IN ({marks})", chunk))
         for i, key in unknown.items():
-            ids[i] = did = known.get(key) or pending[key]
-            flat = _flat_key(datas[i])
-            if flat is not None:
-                pending[flat] = did
+            ids[i] = known.get(key) or pending[key]
+        for flat, key in canonical_of.items():
+            pending[flat] = known.get(key) or pending[key]
         return ids
 
     def _data_id(self, data: dict, pending: dict) -> int:
