@@ -170,8 +170,8 @@ class Storage:
 
         Looked up and inserted per batch, not per event: a realistic bulk insert meets
         thousands of new (app, title) pairs, and two statements each were most of its cost.
-        Known data are found by their flat tuple of keys and values, a quarter of the cost of
-        their canonical JSON (see _flat_key); the rest by canonical JSON.
+        Known data are found by their flat tuple of keys and values, under half the cost of
+        their canonical JSON (0.9 against 2.3 µs, see _flat_key); the rest by canonical JSON.
         """
         known = self._data_ids
         try:
