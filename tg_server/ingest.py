@@ -1,24 +1,23 @@
-"""The direct path for heartbeats: aiohttp's connection handler, plus a shortcut for the
-requests watchers send all day.
+"""The direct path for ingest: aiohttp's connection handler, plus a shortcut for the
+requests watchers and importers send most.
 
 A watcher posts a heartbeat every second or so, and aiohttp's request and response objects
 cost ~100 µs of CPU per request, several times a heartbeat's own work (bench/RESULTS.md). So
-each connection first frames requests itself: a complete, plain, authorised heartbeat
-(`POST /api/0/buckets/{id}/heartbeat` or `.../heartbeats`, see api.buckets.INGEST_ROUTES)
-is answered right here, by the same function the aiohttp route calls. Everything else, and
-anything unusual about a heartbeat (a browser Origin, a cookie instead of the token, a bad
-body, an unknown bucket, a busy writer, access logging on), is handed to aiohttp byte for
-byte, which answers it as it answers any request, errors included. So this module only ever
-produces 200s, and no rule (Host, Origin, token, content type, validation) lives in two
-places with two outcomes: when in doubt it passes the request on.
+each connection first frames requests itself: a complete, plain, authorised POST of
+heartbeats or events (`/api/0/buckets/{id}/heartbeat`, `.../heartbeats`, `.../events`: see
+api.buckets.INGEST_ROUTES) is answered right here, by the same function the aiohttp route
+calls. Everything else, and anything unusual about such a request (a browser Origin, a
+cookie instead of the token, a bad body, an unknown bucket, a busy writer, access logging
+on), is handed to aiohttp byte for byte, which answers it as it answers any request, errors
+included. So this module only ever produces 200s, and no rule (Host, Origin, token, content
+type, validation) lives in two places with two outcomes: when in doubt it passes it on.
 
 Framing is kept deliberately narrow: HTTP/1.1 with CRLF line ends and Content-Length bodies.
 A connection that sends anything else (chunked bodies, bare LF, HTTP/1.0, an upgrade, an
 oversized head) is aiohttp's alone from then on. Requests that are not shortcuts are passed
 on whole (the head at once, the body as it arrives), so aiohttp's parser only ever sees
 whole requests, and a shortcut is taken only while aiohttp has nothing in progress on the
-connection, so answers keep their order.
-"""
+connection, so answers keep their order."""
 
 from __future__ import annotations
 
@@ -32,17 +31,16 @@ from aiohttp.http import SERVER_SOFTWARE
 from aiohttp.web_protocol import RequestHandler
 
 from tg_core.errors import TGError
-from tg_core.heartbeat import parse_pulsetime
 
 from . import middleware
-from .api.buckets import INGEST_ROUTES
+from .api.buckets import INGEST_ROUTES, INLINE_BODY
 from .context import SETTINGS, STORAGE
-from .http import dumps, parse_json
+from .http import dumps
 
 log = logging.getLogger("tg_server")
 
 MAX_HEAD = 64 * 1024  # aiohttp's own limits (8 KiB lines, 128 headers) are well inside this
-MAX_SHORTCUT_BODY = 16 * 1024  # one heartbeat is ~150 bytes; bigger batches go through aiohttp
+MAX_SHORTCUT_BODY = INLINE_BODY  # bigger bodies go through aiohttp to the writer thread
 BUCKETS_PREFIX = "/api/0/buckets/"
 # Header lines as framing reads them: a token name, a colon, printable ASCII (no obs-fold,
 # no bytes beyond ASCII); a connection sending any other kind is left to aiohttp.
@@ -129,7 +127,8 @@ class IngestProtocol(RequestHandler):
             self._give_up(data)
             return b""
         body_start, length = head_end + 4, int(length_text)
-        if length <= MAX_SHORTCUT_BODY and method == "POST" and target.startswith(BUCKETS_PREFIX):
+        if (length <= MAX_SHORTCUT_BODY and method == "POST" and target.startswith(BUCKETS_PREFIX)
+                and _NOT_SHORTCUT.isdisjoint(headers)):  # e.g. Expect: the client waits for us
             if len(data) < body_start + length:
                 self._pending = data  # wait for the whole (small) body
                 return b""
@@ -151,13 +150,12 @@ class IngestProtocol(RequestHandler):
         super().data_received(data)
 
     def _shortcut(self, target: str, headers: dict, body: bytes) -> bytes | None:
-        """The whole HTTP answer to a heartbeat request, or None to let aiohttp answer it."""
+        """The whole HTTP answer to an ingest request, or None to let aiohttp answer it."""
         path, _, query = target.partition("?")
         bucket_id, _, endpoint = path[len(BUCKETS_PREFIX):].partition("/")
-        merge = INGEST_ROUTES.get(endpoint)
-        if (merge is None or not bucket_id or not query.startswith("pulsetime=") or "&" in query
-                or not _SAFE_TARGET.fullmatch(target) or not self._idle()
-                or not _NOT_SHORTCUT.isdisjoint(headers)
+        handler, params = INGEST_ROUTES.get(endpoint), _query(query)
+        if (handler is None or params is None or not bucket_id or not _SAFE_TARGET.fullmatch(target)
+                or not self._idle()
                 or headers.get(b"connection", b"keep-alive").lower() != b"keep-alive"
                 or not self._allowed(headers)):
             return None
@@ -165,12 +163,11 @@ class IngestProtocol(RequestHandler):
         if not lock.acquire(blocking=False):  # a bulk write is running: aiohttp queues this one
             return None
         try:
-            answer = merge(self._storage, bucket_id, parse_pulsetime(query[len("pulsetime="):]),
-                           parse_json(body))
+            answer = handler(self._storage, bucket_id, params, body)
         except TGError:
             return None  # aiohttp answers with the error (nothing was stored)
         except Exception:  # noqa: BLE001 - aiohttp's route will meet it too and answer 4xx/500
-            log.debug("heartbeat shortcut failed; passing the request on", exc_info=True)
+            log.debug("ingest shortcut failed; passing the request on", exc_info=True)
             return None
         finally:
             lock.release()
@@ -203,6 +200,14 @@ class IngestProtocol(RequestHandler):
             return False
         self._accepted = (host, content_type, authorization)
         return True
+
+
+def _query(query: str) -> dict[str, str] | None:
+    """A query string without escapes (_SAFE_TARGET) as aiohttp reads it: the first of a
+    repeated key wins. None when it has a "+", which aiohttp would read as a space."""
+    if "+" in query:
+        return None
+    return dict(reversed([pair.partition("=")[::2] for pair in query.split("&") if pair]))
 
 
 _date_cache = (0, "")

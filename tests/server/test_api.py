@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tg_core.errors import BadRequest
-from tg_server.api.buckets import INLINE_EVENTS_BODY
+from tg_server.api.buckets import INLINE_BODY
 from tg_server.http import parse_json
 
 T = "2024-05-01T10:00:00+00:00"
@@ -133,7 +133,7 @@ def test_bulk_post_stores_events_as_single_posts_do(server, bucket):
 
 def test_bulk_post_too_big_for_the_loop_is_all_or_nothing_too(server, bucket):
     events = [ev(i % 60, {"app": "a", "title": "t" * 200 + str(i)}) for i in range(1500)]
-    assert len(json.dumps(events)) > INLINE_EVENTS_BODY  # parsed and inserted in the writer thread
+    assert len(json.dumps(events)) > INLINE_BODY  # parsed and inserted in the writer thread
     bad = events + [{"timestamp": "2024-05-01T10:00:00+00:00", "duration": -1}]
     r = server.api("POST", "buckets/b1/events", json=bad)
     assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_duration"

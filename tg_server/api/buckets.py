@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from aiohttp import web
 
 from tg_core.errors import BadRequest, TGError
@@ -13,21 +15,26 @@ from ..context import SETTINGS, STORAGE, run_db, run_write
 from ..http import json_response, parse_json, path_int, query_int, query_timestamp, read_json
 
 routes = web.RouteTableDef()
-SMALL_BATCH = 50  # heartbeats merged inline on the event loop when the writer is idle
-# POSTed events are inserted inline too up to this body size (~1,700 window events, ~10 ms):
-# the thread hop cost ~0.4 ms a request (4 % of bulk insert speed), and the loop waits about
-# as long for a write in the writer thread anyway, since its Python work holds the GIL.
-INLINE_EVENTS_BODY = 256 * 1024
+# Heartbeat and event bodies up to this size (~1,700 window events, ~10 ms of work) are handled
+# on the event loop when no write is running: the hop to the writer thread cost ~0.4 ms a
+# request, and the loop waits about as long for a write there anyway, since its Python work
+# holds the GIL. Bigger ones, JSON parsing included, go to the writer thread.
+INLINE_BODY = 256 * 1024
 
 
-def merge_heartbeat(storage: Storage, bucket_id: str, pulsetime: float, body) -> dict:
-    """One heartbeat's work, start to end, as the JSON answer: shared by the route below and
-    by tg_server.ingest, which runs it without aiohttp's request objects."""
-    return storage.heartbeat(bucket_id, Event.from_json(body), pulsetime).to_json()
+# The ingest endpoints, each from its query and raw body to its JSON answer, synchronous: the
+# routes below run them through run_write, and tg_server.ingest runs them directly.
+
+def merge_heartbeat(storage: Storage, bucket_id: str, query: Mapping[str, str], body: bytes) -> dict:
+    """One heartbeat merged into the bucket's last event (?pulsetime=seconds is required)."""
+    pulsetime = parse_pulsetime(query.get("pulsetime"))
+    return storage.heartbeat(bucket_id, Event.from_json(parse_json(body)), pulsetime).to_json()
 
 
-def merge_heartbeats(storage: Storage, bucket_id: str, pulsetime: float, body) -> dict:
+def merge_heartbeats(storage: Storage, bucket_id: str, query: Mapping[str, str], body: bytes) -> dict:
     """A batch of heartbeats, merged in order in one transaction (all or nothing)."""
+    pulsetime = parse_pulsetime(query.get("pulsetime"))
+    body = parse_json(body)
     if not isinstance(body, list):
         raise BadRequest("expected a JSON list of heartbeats", code="invalid_event")
     events = [Event.from_json(obj) for obj in body]
@@ -35,17 +42,37 @@ def merge_heartbeats(storage: Storage, bucket_id: str, pulsetime: float, body) -
     return {"count": len(events), "last": last.to_json() if last else None}
 
 
-# The two endpoints tg_server.ingest may answer directly, by the last segment of their path.
-INGEST_ROUTES = {"heartbeat": merge_heartbeat, "heartbeats": merge_heartbeats}
+def insert_events(storage: Storage, bucket_id: str, query: Mapping[str, str], body: bytes):
+    """Events inserted, all or nothing; one event answers with the stored event (as
+    ActivityWatch), a list with null."""
+    events = parse_json(body)
+    if isinstance(events, dict):
+        events = [events]
+    if not isinstance(events, list):
+        raise BadRequest("expected an event object or a list of events", code="invalid_event")
+    if len(events) == 1:
+        return storage.insert_events(bucket_id, [Event.from_json(events[0])])[0].to_json()
+    # No Event objects for a list: its events go in as rows, and nothing comes back.
+    storage.insert_rows(bucket_id, [row_from_json(obj) for obj in events])
+    return None
+
+
+# By the last segment of their path (POST /api/0/buckets/{bucket_id}/...).
+INGEST_ROUTES = {"heartbeat": merge_heartbeat, "heartbeats": merge_heartbeats,
+                 "events": insert_events}
+
+
+async def _ingest(request: web.Request, handler) -> web.Response:
+    body = await request.read()
+    return json_response(await run_write(request, handler, _storage(request),
+                                         request.match_info["bucket_id"], request.query, body,
+                                         small=len(body) <= INLINE_BODY))
 
 
 @routes.post("/api/0/buckets/{bucket_id}/heartbeat")
 async def heartbeat(request: web.Request) -> web.Response:
     """Merge one heartbeat into the bucket's last event (?pulsetime=seconds is required)."""
-    pulsetime = parse_pulsetime(request.query.get("pulsetime"))
-    body = await read_json(request)
-    return json_response(await run_write(request, merge_heartbeat, _storage(request),
-                                         request.match_info["bucket_id"], pulsetime, body, small=True))
+    return await _ingest(request, merge_heartbeat)
 
 
 @routes.post("/api/0/buckets/{bucket_id}/heartbeats")
@@ -54,11 +81,13 @@ async def heartbeats(request: web.Request) -> web.Response:
 
     Answers {"count": N, "last": event}; a batch with any invalid heartbeat stores nothing.
     """
-    pulsetime = parse_pulsetime(request.query.get("pulsetime"))
-    body = await read_json(request)
-    small = not isinstance(body, list) or len(body) <= SMALL_BATCH
-    return json_response(await run_write(request, merge_heartbeats, _storage(request),
-                                         request.match_info["bucket_id"], pulsetime, body, small=small))
+    return await _ingest(request, merge_heartbeats)
+
+
+@routes.post("/api/0/buckets/{bucket_id}/events")
+async def post_events(request: web.Request) -> web.Response:
+    """Insert one event or a list; all or nothing. One event answers with it, as ActivityWatch."""
+    return await _ingest(request, insert_events)
 
 
 def _storage(request):
@@ -137,32 +166,6 @@ async def get_events(request: web.Request) -> web.Response:
                           query_timestamp(request, "start"), query_timestamp(request, "end"),
                           query_int(request, "limit", -1), newest_first=True)
     return json_response([ev.to_json() for ev in events])
-
-
-def insert_events(storage: Storage, bucket_id: str, body: bytes):
-    """A POST of events, from its raw body to its JSON answer: all or nothing; one event
-    answers with the stored event (as ActivityWatch), a list with null."""
-    events = parse_json(body)
-    if isinstance(events, dict):
-        events = [events]
-    if not isinstance(events, list):
-        raise BadRequest("expected an event object or a list of events", code="invalid_event")
-    if len(events) == 1:
-        return storage.insert_events(bucket_id, [Event.from_json(events[0])])[0].to_json()
-    # No Event objects for a list: its events go in as rows, and nothing comes back.
-    storage.insert_rows(bucket_id, [row_from_json(obj) for obj in events])
-    return None
-
-
-@routes.post("/api/0/buckets/{bucket_id}/events")
-async def post_events(request: web.Request) -> web.Response:
-    """Insert events. A body up to INLINE_EVENTS_BODY is handled on the loop when no write is
-    running; a bigger one, JSON parsing included, in the writer thread, where the loop still
-    gets its turns."""
-    body = await request.read()
-    return json_response(await run_write(request, insert_events, _storage(request),
-                                         request.match_info["bucket_id"], body,
-                                         small=len(body) <= INLINE_EVENTS_BODY))
 
 
 @routes.get("/api/0/buckets/{bucket_id}/events/count")
