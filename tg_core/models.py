@@ -76,6 +76,18 @@ class EventRollup(BaseModel):
         primary_key = CompositeKey("bucket", "day", "data")
 
 
+class RollupPending(BaseModel):
+    """A (bucket, UTC day) whose rollup rows are to be rebuilt from its events (big batches
+    leave their days here instead of upserting the rollup; see tg_core.storage)."""
+
+    bucket = IntegerField(column_name="bucket_id")
+    day = IntegerField()
+
+    class Meta:
+        without_rowid = True
+        primary_key = CompositeKey("bucket", "day")
+
+
 class Category(BaseModel):
     """A category node: hierarchical `name` ("Work > Programming"), color, score, rules."""
 
@@ -94,4 +106,4 @@ class Setting(BaseModel):
     value = TextField()
 
 
-ALL_MODELS = [Bucket, EventData, Event, EventRollup, Category, Setting]
+ALL_MODELS = [Bucket, EventData, Event, EventRollup, RollupPending, Category, Setting]

@@ -70,7 +70,7 @@ def _v2_rollup_from_python(db: SqliteDatabase) -> None:
     db.execute_sql("DROP TRIGGER event_after_insert")
 
 
-def _v3_open_event(db: SqliteDatabase) -> None:
+def _v3_open_event_and_pending_days(db: SqliteDatabase) -> None:
     # Heartbeats extend the bucket's open event with a one-row UPDATE: the duration trigger
     # made each of them write the rollup's page too (42 against 21 µs, bench/RESULTS.md).
     # Storage now keeps the rollup and max_duration (see tg_core.storage._Open).
@@ -79,9 +79,11 @@ def _v3_open_event(db: SqliteDatabase) -> None:
         if name not in columns:  # a database made by v1 from today's models has them already
             db.execute_sql(f"ALTER TABLE bucket ADD COLUMN {name} INTEGER")
     db.execute_sql("DROP TRIGGER event_after_update_duration")
+    # Big batches mark their days for a rebuild instead of upserting the rollup row by row.
+    models.RollupPending.create_table(safe=True)
 
 
-MIGRATIONS = [_v1_initial, _v2_rollup_from_python, _v3_open_event]
+MIGRATIONS = [_v1_initial, _v2_rollup_from_python, _v3_open_event_and_pending_days]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

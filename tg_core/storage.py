@@ -26,6 +26,7 @@ from .heartbeat import merged_duration_us
 from .schema import DAY_US, ROLLUP_INSERT, ROLLUP_MERGE, migrate
 
 HOUR_US = 3_600_000_000
+DEFER_ROLLUP_ROWS = 200  # a batch this big leaves its days' rollup for a rebuild
 
 PRAGMAS = {
     "journal_mode": "wal",
@@ -127,6 +128,8 @@ class Storage:
         self._data_ids: dict[str | tuple, int] = {}  # canonical JSON or flat key -> id
         self._data_by_id: dict[int, dict] = {}
         self._load_buckets()
+        # (bucket id, day) whose rollup waits for a rebuild: see _add_to_rollup.
+        self._pending_days = set(self._sql("SELECT bucket_id, day FROM rollup_pending"))
         row = self._sql("SELECT max(id) FROM event").fetchone()
         self._next_event_id = (row[0] or 0) + 1
 
@@ -293,11 +296,13 @@ class Storage:
         with self._write():
             info = self._bucket(name)
             self._sql("DELETE FROM event_rollup WHERE bucket_id = ?", (info.id,))
+            self._sql("DELETE FROM rollup_pending WHERE bucket_id = ?", (info.id,))
             self._sql("DELETE FROM event WHERE bucket_id = ?", (info.id,))
             self._sql("DELETE FROM bucket WHERE id = ?", (info.id,))
             del self._buckets[name]
             self._last.pop(info.id, None)
             self._open.pop(info.id, None)
+            self._pending_days = {key for key in self._pending_days if key[0] != info.id}
 
     # -- events ---------------------------------------------------------------------------
 
@@ -357,8 +362,28 @@ class Storage:
         return ids
 
     def _add_to_rollup(self, info: BucketInfo, records: list[tuple]) -> None:
-        """Account inserted records in the per-day rollup and the bucket's longest duration."""
+        """Account inserted records in the per-day rollup and the bucket's longest duration.
+
+        A big batch (an import, a bulk POST) only marks its days for a rebuild: upserting
+        the rollup row by row was a fifth of a bulk insert's time, and one GROUP BY per day
+        when a summary first needs the day costs less than that (bench/RESULTS.md)."""
         if not records:
+            return
+        self._note_duration(info, max(map(itemgetter(3), records)))
+        if len(records) >= DEFER_ROLLUP_ROWS:
+            # Every day from the first to the last (a day marked without new events costs only
+            # its rebuild) when that is no more days than events, as in the usual time-ordered
+            # batch; else the days the events are in.
+            timestamps = list(map(itemgetter(1), records))
+            first, last = min(timestamps) // DAY_US, max(timestamps) // DAY_US
+            days = range(first, last + 1) if last - first < len(timestamps) else \
+                {ts // DAY_US for ts in timestamps}
+            days = {(info.id, day) for day in days} - self._pending_days
+            self.db.cursor().executemany("INSERT OR IGNORE INTO rollup_pending (bucket_id, day) "
+                                         "VALUES (?, ?)", days)
+            # A new set, not an update: readers iterate it without the lock. On rollback
+            # the set keeps these days: only a rebuild too many.
+            self._pending_days = self._pending_days | days
             return
         sums: dict[tuple[int, int], list[int]] = {}
         for _, ts, _, duration, data_id in records:
@@ -373,7 +398,36 @@ class Storage:
                     entry[2] = ts
         _insert_many(self.db.cursor(), ROLLUP_INSERT,
                      [(info.id, day, did, *agg) for (day, did), agg in sums.items()], ROLLUP_MERGE)
-        self._note_duration(info, max(map(itemgetter(3), records)))
+
+    def _settle_rollup(self, info: BucketInfo, first_day: int, last_day: int) -> None:
+        """Rebuild the rollup of the bucket's pending days in [first_day, last_day) from their
+        events, in one write. The open event (if in one of them) is rebased: the rebuilt
+        rows hold its whole duration."""
+        days = sorted(day for bucket_id, day in self._pending_days  # replaced, never changed
+                      if bucket_id == info.id and first_day <= day < last_day)
+        if not days:
+            return
+        with self.write_lock:  # held until the set says what the committed database says
+            with self._write():
+                cursor = self.db.cursor()
+                for day in days:
+                    cursor.execute("DELETE FROM event_rollup WHERE bucket_id = ? AND day = ?", (info.id, day))
+                    cursor.execute(
+                        "INSERT INTO event_rollup (bucket_id, day, data_id, duration, count, first) "
+                        "SELECT bucket_id, ?, data_id, sum(duration), count(*), min(timestamp) "
+                        "FROM event WHERE bucket_id = ? AND timestamp >= ? AND timestamp < ? "
+                        "GROUP BY data_id", (day, info.id, day * DAY_US, (day + 1) * DAY_US))
+                    cursor.execute("DELETE FROM rollup_pending WHERE bucket_id = ? AND day = ?",
+                                   (info.id, day))
+                opened = self._open.get(info.id)
+                if opened is not None and opened.timestamp // DAY_US in days:
+                    row = cursor.execute("SELECT duration FROM event WHERE bucket_id = ? AND "
+                                         "timestamp = ? AND id = ?",
+                                         (info.id, opened.timestamp, opened.id)).fetchone()
+                    if row is not None:
+                        cursor.execute("UPDATE bucket SET open_base = ? WHERE id = ?", (row[0], info.id))
+                        self._open[info.id] = replace(opened, base=row[0])
+            self._pending_days = self._pending_days - {(info.id, day) for day in days}
 
     def _note_duration(self, info: BucketInfo, duration: int) -> None:
         """Raise the bucket's longest event duration (memory and table) if `duration` is longer."""
@@ -608,6 +662,7 @@ class Storage:
         hi = end_us if end_us is not None else (1 << 62)
         first_day, last_day = -(-lo // DAY_US), hi // DAY_US  # whole days: [first_day, last_day)
         if last_day - first_day >= 2:
+            self._settle_rollup(info, first_day, last_day)
             add(self._sql(_ROLLUP_SUMS, (info.id, first_day, last_day)))
             if end_us is not None:  # events of those days that run past `end`: crop them
                 lower = max(first_day * DAY_US, end_us - self._max_duration(info))

@@ -1,5 +1,6 @@
-"""The open event (tg_core.storage._Open): heartbeats extend it without touching the per-day
-rollup, and every summary still equals the sum of the events, whatever happens around it."""
+"""The per-day rollup stays exact: heartbeats extend the open event (tg_core.storage._Open)
+without touching it, big batches leave their days pending for a rebuild, and every summary
+still equals the sum of the events, whatever happens around them."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from tg_core.event import Event
-from tg_core.storage import Storage
+from tg_core.storage import DEFER_ROLLUP_ROWS, Storage
 
 DAY = 86400
 T0 = datetime(2024, 3, 1, tzinfo=timezone.utc)  # a UTC midnight: summaries use whole days
@@ -112,9 +113,10 @@ def test_bulk_inserts_and_heartbeats_mixed_at_random(storage):
         if action < 0.75:
             t += rng.choice([1, 5, 20, 45])
             hb(storage, DAY + t, rng.choice(["editor", "browser", "terminal"]))
-        elif action < 0.85:  # a bulk insert, some of it after the open event
+        elif action < 0.85:  # a bulk insert, some of it after the open event; some big
+            size = rng.choice([5, 5, DEFER_ROLLUP_ROWS])
             storage.insert_events("win", [Event(at(DAY + t + rng.uniform(-600, 600)), rng.uniform(0, 60),
-                                                {"app": rng.choice(["editor", "mail"])}) for _ in range(5)])
+                                                {"app": rng.choice(["editor", "mail"])}) for _ in range(size)])
         elif action < 0.95:
             victim = rng.choice(storage.get_events("win"))
             storage.delete_event("win", victim.id)
@@ -168,3 +170,58 @@ def test_a_released_version_2_database_is_migrated(tmp_path):
     assert s.db.execute_sql("SELECT count(*) FROM sqlite_master WHERE name = "
                             "'event_after_update_duration'").fetchone() == (0,)
     s.close()
+
+
+def pending(storage):
+    return storage.db.execute_sql("SELECT bucket_id, day FROM rollup_pending").fetchall()
+
+
+def rollup_rows(storage):
+    return storage.db.execute_sql("SELECT bucket_id, day, data_id, duration, count, first "
+                                  "FROM event_rollup ORDER BY 1, 2, 3").fetchall()
+
+
+def rollup_from_events(storage):
+    return storage.db.execute_sql(
+        "SELECT bucket_id, timestamp / 86400000000, data_id, sum(duration), count(*), min(timestamp) "
+        "FROM event GROUP BY 1, 2, 3 ORDER BY 1, 2, 3").fetchall()
+
+
+def big_batch(first_second, apps=("editor", "mail", "browser"), count=DEFER_ROLLUP_ROWS * 2):
+    return [Event(at(first_second + i * 600), 30, {"app": apps[i % len(apps)]}) for i in range(count)]
+
+
+def test_a_big_batch_leaves_its_days_pending_until_a_summary_needs_them(storage):
+    storage.insert_events("win", big_batch(0))  # 400 events, 10 minutes apart: 3 days
+    assert len(pending(storage)) == 3
+    assert totals_by_rollup(storage, at(0), at(DAY)) == totals_by_events(storage, at(0), at(DAY))
+    assert len(pending(storage)) == 3  # one day is no whole day: read from the events
+    assert rollup_is_right(storage)
+    assert pending(storage) == [] and rollup_rows(storage) == rollup_from_events(storage)
+
+
+def test_pending_days_survive_a_restart(tmp_path):
+    s = Storage(tmp_path / "tg.db")
+    s.create_bucket("win", "currentwindow")
+    s.insert_events("win", big_batch(0))
+    s.close()
+    s = Storage(tmp_path / "tg.db")
+    assert len(pending(s)) == 3 and rollup_is_right(s) and pending(s) == []
+    s.close()
+
+
+def test_heartbeats_and_deletes_on_a_pending_day(storage):
+    for second in range(0, 300, 10):  # an open event on day 1
+        hb(storage, DAY + second, "editor")
+    storage.insert_events("win", big_batch(DAY + 400))  # the same day and the next two
+    for second in range(300, 400, 10):  # the open event goes on growing on the pending day
+        hb(storage, DAY + second, "editor")
+    victim = storage.get_events("win", at(DAY + 1000), at(DAY + 2000))[0]
+    storage.delete_event("win", victim.id)
+    assert rollup_is_right(storage)  # rebuilds the days, rebasing the open event
+    for second in range(400, 500, 10):  # keeps growing after the rebuild
+        hb(storage, DAY + second, "editor")
+    assert rollup_is_right(storage)
+    hb(storage, DAY + 500, "terminal")  # closes it
+    assert rollup_is_right(storage)
+    assert rollup_rows(storage) == rollup_from_events(storage)
