@@ -87,7 +87,9 @@ class IngestProtocol(RequestHandler):
         self._accepted = (None, None, None)  # the last Host, Content-Type, Authorization let in
 
     def data_received(self, data: bytes) -> None:
-        if self._aiohttp_only:
+        # b"" is aiohttp's own call (resume_reading) to feed its parser what it held back
+        # while a big body's reader was full: it must reach aiohttp, whatever our state.
+        if self._aiohttp_only or not data:
             super().data_received(data)
             return
         if self._body_left:
