@@ -7,8 +7,6 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta, timezone
 
-import pytest
-
 from tg_core.event import Event
 from tg_core.storage import DEFER_ROLLUP_ROWS, Storage
 
@@ -18,14 +16,6 @@ T0 = datetime(2024, 3, 1, tzinfo=timezone.utc)  # a UTC midnight: summaries use 
 
 def at(seconds: float) -> datetime:
     return T0 + timedelta(seconds=seconds)
-
-
-@pytest.fixture
-def storage(tmp_path):
-    s = Storage(tmp_path / "tg.db")
-    s.create_bucket("win", "currentwindow", "test", "host")
-    yield s
-    s.close()
 
 
 def totals_by_rollup(storage, start=at(-DAY), end=at(10 * DAY)):

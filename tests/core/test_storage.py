@@ -21,14 +21,6 @@ def at(seconds: float) -> datetime:
     return T0 + timedelta(seconds=seconds)
 
 
-@pytest.fixture
-def storage(tmp_path):
-    s = Storage(tmp_path / "tg.db")
-    s.create_bucket("win", "currentwindow", "test", "host")
-    yield s
-    s.close()
-
-
 def hb(storage, seconds, data, duration=0.0, pulsetime=10.0):
     return storage.heartbeat("win", Event(at(seconds), duration, data), pulsetime)
 
