@@ -71,6 +71,17 @@ class IngestRunner(web.AppRunner):
                             loop=server._loop, **server._kwargs)
 
 
+# The parts of aiohttp's RequestHandler the shortcut reads (tested with aiohttp 3.14). An
+# aiohttp without them still works: every request then goes to aiohttp.
+_HANDLER_STATE = ("_waiter", "_messages", "_logging_enabled", "_close", "_force_close",
+                  "_next_keepalive_close_time", "_keepalive_timeout", "_loop")
+SHORTCUT_POSSIBLE = all(any(name in getattr(cls, "__slots__", ()) for cls in RequestHandler.__mro__)
+                        for name in _HANDLER_STATE)
+if not SHORTCUT_POSSIBLE:
+    log.warning("this aiohttp's connection handler is not the one tg_server.ingest knows: "
+                "heartbeats take aiohttp's slower path")
+
+
 class IngestProtocol(RequestHandler):
     """One connection: frames requests, answers heartbeats, passes the rest to aiohttp."""
 
@@ -83,7 +94,7 @@ class IngestProtocol(RequestHandler):
         self._hosts = app[middleware.ALLOWED_HOSTS]
         self._pending = b""  # the start of a request whose head or short body is incomplete
         self._body_left = 0  # bytes of a passed-on request's body still to pass on
-        self._aiohttp_only = False
+        self._aiohttp_only = not SHORTCUT_POSSIBLE
         self._accepted = (None, None, None)  # the last Host, Content-Type, Authorization let in
 
     def data_received(self, data: bytes) -> None:
