@@ -23,6 +23,7 @@ from . import models
 from .errors import BadRequest, Conflict, NotFound
 from .event import Event, EventRow, format_timestamp, from_us, parse_timestamp, to_us
 from .heartbeat import merged_duration_us
+from .jsonenc import compact_encoder
 from .schema import DAY_US, ROLLUP_INSERT, ROLLUP_MERGE, migrate
 
 HOUR_US = 3_600_000_000
@@ -46,21 +47,7 @@ DATA_CACHE_LIMIT = 100_000
 MAX_KEY_LENGTH = 1000
 
 
-# One encoder for every call: json.dumps with options builds a new encoder each time, and
-# JSONEncoder.encode still builds its C core per call; together they were half the cost of
-# a bulk insert. No circular-reference markers: RecursionError is caught below instead.
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                              allow_nan=False)
-try:
-    from json.encoder import c_make_encoder, encode_basestring
-
-    _encode = c_make_encoder(None, _CANONICAL.default, encode_basestring, None, ":", ",", True,
-                             False, False)
-
-    def _canonical(data) -> str:
-        return "".join(_encode(data, 0))
-except ImportError:  # not CPython
-    _canonical = _CANONICAL.encode
+_canonical = compact_encoder(sort_keys=True)
 
 
 def canonical_json(data: dict) -> str:

@@ -8,6 +8,7 @@ import json
 from aiohttp import web
 
 from tg_core.errors import BadRequest, TGError
+from tg_core.jsonenc import compact_encoder
 from tg_core.event import parse_timestamp
 
 
@@ -17,7 +18,7 @@ def _reject_constant(name):
 
 # One encoder and one decoder for every request: json.dumps and json.loads with options build
 # a new one per call, a few microseconds that add up on heartbeats.
-dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+dumps = compact_encoder()
 _decode = json.JSONDecoder(parse_constant=_reject_constant).decode
 
 try:  # optional: reads a bulk insert in ~1.2 µs an event, digit check included, instead of 2.2
