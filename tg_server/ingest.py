@@ -2,7 +2,7 @@
 requests watchers and importers send most.
 
 A watcher posts a heartbeat every second or so, and aiohttp's request and response objects
-cost ~100 µs of CPU per request, several times a heartbeat's own work (bench/RESULTS.md). So
+cost ~120 µs of CPU per request, several times a heartbeat's own work (bench/RESULTS.md). So
 each connection first frames requests itself: a complete, plain, authorised POST of
 heartbeats or events (`/api/0/buckets/{id}/heartbeat`, `.../heartbeats`, `.../events`: see
 api.buckets.INGEST_ROUTES) is answered right here, by the same function the aiohttp route
@@ -52,7 +52,7 @@ _NOT_SHORTCUT = {b"origin", b"cookie", b"expect", b"content-encoding", b"upgrade
 
 
 class IngestServer(web.Server):
-    """aiohttp's low-level server whose connections take the heartbeat shortcut."""
+    """aiohttp's low-level server whose connections take the ingest shortcut."""
 
     def __init__(self, app: web.Application, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -83,7 +83,7 @@ if not SHORTCUT_POSSIBLE:
 
 
 class IngestProtocol(RequestHandler):
-    """One connection: frames requests, answers heartbeats, passes the rest to aiohttp."""
+    """One connection: frames requests, answers plain ingest POSTs, passes the rest to aiohttp."""
 
     def __init__(self, manager: IngestServer, **kwargs):
         super().__init__(manager, **kwargs)
