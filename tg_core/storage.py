@@ -535,9 +535,13 @@ class Storage:
         itself, so it runs without BEGIN/COMMIT; only a new event needs a transaction.
         """
         info = self._bucket(name)
-        with self.write_lock:
+        with self.write_lock:  # held through the new event's transaction: no second check
             merged = self._extend_last(info, heartbeat, round(pulsetime * 1e6))
-        return merged if merged is not None else self.heartbeats(name, [heartbeat], pulsetime)
+            if merged is not None:
+                return merged
+            with self._write() as tx:
+                tx.touch_last(info.id)
+                return self._insert_heartbeat(info, heartbeat, tx)
 
     def heartbeats(self, name: str, heartbeats: list[Event], pulsetime: float) -> Event | None:
         """Merge heartbeats in order, in one transaction; returns the last resulting event."""
@@ -547,15 +551,18 @@ class Storage:
         with self._write() as tx:
             tx.touch_last(info.id)
             for hb in heartbeats:
-                result = self._extend_last(info, hb, pulse_us)
-                if result is None:
-                    previous = self._last.get(info.id)
-                    result = Event(hb.timestamp, hb.duration, hb.data)
-                    result.id = self._insert_rows(info, [result.to_row()], tx)[0]
-                    last = self._last_event(info.id)
-                    if last.id == result.id:  # the next heartbeats will extend it
-                        self._open_event(info, last, previous)
+                result = self._extend_last(info, hb, pulse_us) or self._insert_heartbeat(info, hb, tx)
         return result
+
+    def _insert_heartbeat(self, info: BucketInfo, hb: Event, tx) -> Event:
+        """A heartbeat that starts a new event (inside a write); the newest becomes the open one."""
+        previous = self._last.get(info.id)
+        event = Event(hb.timestamp, hb.duration, hb.data)
+        event.id = self._insert_rows(info, [event.to_row()], tx)[0]
+        last = self._last_event(info.id)
+        if last.id == event.id:  # the next heartbeats will extend it
+            self._open_event(info, last, previous)
+        return event
 
     def _extend_last(self, info: BucketInfo, hb: Event, pulse_us: int) -> Event | None:
         """The bucket's last event extended by `hb`, or None when the rule says "new event".
